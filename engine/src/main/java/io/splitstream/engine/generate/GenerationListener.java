@@ -1,0 +1,22 @@
+package io.splitstream.engine.generate;
+
+/**
+ * Receives a generation's output on the engine thread; implementations must hand off quickly (services push
+ * into a bounded Mutiny emitter).
+ */
+public interface GenerationListener {
+
+    /** One sampled token and the text it completes (possibly empty while a UTF-8 character or stop string is pending). */
+    void onToken(int token, String text);
+
+    /** Exactly once, last. */
+    void onFinish(Finish finish);
+
+    /**
+     * @param trailingText text held back until the end (an incomplete character, a partial stop string)
+     * @param error        null unless reason is ERROR
+     */
+    record Finish(FinishReason reason, String trailingText, int promptTokens, int completionTokens, Timings timings,
+                  String error) {
+    }
+}

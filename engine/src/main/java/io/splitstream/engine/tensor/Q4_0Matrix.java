@@ -1,0 +1,119 @@
+package io.splitstream.engine.tensor;
+
+import static io.splitstream.engine.tensor.Kernels.B;
+import static io.splitstream.engine.tensor.Kernels.BL;
+import static io.splitstream.engine.tensor.Kernels.F;
+import static io.splitstream.engine.tensor.Kernels.L;
+import static io.splitstream.engine.tensor.Kernels.LE;
+import static io.splitstream.engine.tensor.Kernels.PARTS;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q4_0 weights: blocks of 32 {half d; uint8 qs[16]}, element j = (qs[j] &amp; 0xF) - 8 and element
+ * j+16 = (qs[j] &gt;&gt; 4) - 8, times d. Multiplication quantizes the activations to Q8_0 (llama.cpp's
+ * path) and sums exact per-block integer dots scaled by d_w*d_x in block order
+ * ({@code sumf += sumi * d_w * d_x}), exactly like ggml's scalar kernel.
+ */
+final class Q4_0Matrix extends WeightMatrix {
+    private static final int BLOCK = 18;
+
+    Q4_0Matrix(MemorySegment data, int rows, int cols) {
+        super(GgmlType.Q4_0, data, rows, cols);
+    }
+
+    @Override
+    public void dequantizeRow(int row, float[] dst, int offset) {
+        long ro = row * rowBytes;
+        int nb = cols / 32;
+        for (int b = 0; b < nb; b++) {
+            long bo = ro + (long) b * BLOCK;
+            float d = Kernels.f16(data, bo);
+            int o = offset + b * 32;
+            for (int j = 0; j < 16; j++) {
+                int v = data.get(ValueLayout.JAVA_BYTE, bo + 2 + j) & 0xFF;
+                dst[o + j] = ((v & 0x0F) - 8) * d;
+                dst[o + j + 16] = ((v >> 4) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    Object prepare(float[] x, int batch) {
+        return Kernels.quantizeQ8(x, batch, cols);
+    }
+
+    @Override
+    void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
+        Kernels.Q8Activations a = (Kernels.Q8Activations) prepared;
+        float[] q = a.q();
+        float[] d = a.d();
+        int n = cols;
+        int nb = n / 32;
+        for (int r = rowFrom; r < rowTo; r++) {
+            long ro = r * rowBytes;
+            int bt = 0;
+            for (; bt + 4 <= batch; bt += 4) {
+                int x0 = bt * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
+                int d0 = bt * nb, d1 = d0 + nb, d2 = d1 + nb, d3 = d2 + nb;
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                for (int blk = 0; blk < nb; blk++) {
+                    long bo = ro + (long) blk * BLOCK;
+                    float dw = Kernels.f16(data, bo);
+                    int xo = blk * 32;
+                    FloatVector p0 = FloatVector.zero(F), p1 = FloatVector.zero(F), p2 = FloatVector.zero(F), p3 = FloatVector.zero(F);
+                    for (int j = 0; j < 16; j += BL) {
+                        ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
+                        ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
+                        ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                        for (int p = 0; p < PARTS; p++) {
+                            FloatVector wl = Kernels.widen(lo, p);
+                            FloatVector wh = Kernels.widen(hi, p);
+                            int ol = xo + j + p * L;
+                            int oh = ol + 16;
+                            p0 = wh.fma(FloatVector.fromArray(F, q, x0 + oh), wl.fma(FloatVector.fromArray(F, q, x0 + ol), p0));
+                            p1 = wh.fma(FloatVector.fromArray(F, q, x1 + oh), wl.fma(FloatVector.fromArray(F, q, x1 + ol), p1));
+                            p2 = wh.fma(FloatVector.fromArray(F, q, x2 + oh), wl.fma(FloatVector.fromArray(F, q, x2 + ol), p2));
+                            p3 = wh.fma(FloatVector.fromArray(F, q, x3 + oh), wl.fma(FloatVector.fromArray(F, q, x3 + ol), p3));
+                        }
+                    }
+                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
+                    s1 += p1.reduceLanes(VectorOperators.ADD) * dw * d[d1 + blk];
+                    s2 += p2.reduceLanes(VectorOperators.ADD) * dw * d[d2 + blk];
+                    s3 += p3.reduceLanes(VectorOperators.ADD) * dw * d[d3 + blk];
+                }
+                out[bt * rows + r] = s0;
+                out[(bt + 1) * rows + r] = s1;
+                out[(bt + 2) * rows + r] = s2;
+                out[(bt + 3) * rows + r] = s3;
+            }
+            for (; bt < batch; bt++) {
+                int x0 = bt * n;
+                int d0 = bt * nb;
+                float s0 = 0f;
+                for (int blk = 0; blk < nb; blk++) {
+                    long bo = ro + (long) blk * BLOCK;
+                    float dw = Kernels.f16(data, bo);
+                    int xo = x0 + blk * 32;
+                    FloatVector p0 = FloatVector.zero(F);
+                    for (int j = 0; j < 16; j += BL) {
+                        ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
+                        ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
+                        ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                        for (int p = 0; p < PARTS; p++) {
+                            int ol = xo + j + p * L;
+                            p0 = Kernels.widen(lo, p).fma(FloatVector.fromArray(F, q, ol), p0);
+                            p0 = Kernels.widen(hi, p).fma(FloatVector.fromArray(F, q, ol + 16), p0);
+                        }
+                    }
+                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
+                }
+                out[bt * rows + r] = s0;
+            }
+        }
+    }
+}
