@@ -1,23 +1,20 @@
 package io.splitstream.engine.tokenizer;
 
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Byte-level BPE as llama.cpp's {@code llm_tokenizer_bpe}: the text is split into words by the pre-tokenizer's
  * regex, each word's UTF-8 bytes are spelled with {@link ByteLevel} characters, and adjacent symbols are merged by
  * merge rank (lowest first, leftmost on ties) until no listed merge applies.
+ * Words are cached, since natural text repeats them a lot.
  */
 final class BytePairTokenizer extends AbstractTokenizer {
 
     /** Enough for the distinct words of a large corpus; beyond it the cache starts over rather than grow. */
     private static final int MAX_CACHED_WORDS = 200_000;
-    private static final Comparator<Bigram> BEST_FIRST =
-            Comparator.comparingInt(Bigram::rank).thenComparingInt(Bigram::left);
 
     private record MergePair(String left, String right) {
     }
@@ -55,91 +52,27 @@ final class BytePairTokenizer extends AbstractTokenizer {
             return new int[] {wholeWord};
         }
         IntList out = new IntList();
-        new Merge(word).run(out);
+        // Each character of a byte-level word stands for one byte, so symbols start as single bytes, as in llama.cpp.
+        new SymbolMerger(word, (start, leftLength, rightLength) -> {
+            Integer rank = mergeRanks.get(new MergePair(word.substring(start, start + leftLength),
+                    word.substring(start + leftLength, start + leftLength + rightLength)));
+            return rank == null ? Double.NaN : rank;
+        }).run((start, end) -> emit(word, start, end, out));
         return out.toArray();
     }
 
-    /** A candidate merge of two adjacent symbols; {@code length} detects that either has changed since. */
-    private record Bigram(int left, int right, int rank, int length) {
-    }
-
-    /**
-     * One merge run over one byte-level word: symbols are a linked list over its characters, one per byte, so
-     * character offsets are byte offsets.
-     */
-    private final class Merge {
-        private final String word;
-        private final int[] length;
-        private final int[] previous;
-        private final int[] next;
-        private final PriorityQueue<Bigram> queue = new PriorityQueue<>(BEST_FIRST);
-
-        Merge(String word) {
-            this.word = word;
-            int count = word.length();
-            length = new int[count];
-            previous = new int[count];
-            next = new int[count];
-            for (int i = 0; i < count; i++) {
-                length[i] = 1;
-                previous[i] = i - 1;
-                next[i] = i + 1 == count ? -1 : i + 1;
-            }
+    /** Emits the token for {@code word[start, end)}; without one, as llama.cpp, looks the piece up byte by byte. */
+    private void emit(String word, int start, int end, IntList out) {
+        int id = tokenId(word, start, end);
+        if (id >= 0) {
+            out.add(id);
+            return;
         }
-
-        void run(IntList out) {
-            if (word.isEmpty()) {
-                return;
-            }
-            for (int i = 1; i < word.length(); i++) {
-                offer(i - 1, i);
-            }
-            while (!queue.isEmpty()) {
-                Bigram bigram = queue.poll();
-                int left = bigram.left();
-                int right = bigram.right();
-                // Symbols only grow by absorbing their right neighbour, so a changed total means a stale pair.
-                if (length[left] == 0 || length[right] == 0 || length[left] + length[right] != bigram.length()) {
-                    continue;
-                }
-                length[left] += length[right];
-                length[right] = 0;
-                next[left] = next[right];
-                if (next[right] >= 0) {
-                    previous[next[right]] = left;
-                }
-                offer(previous[left], left);
-                offer(left, next[left]);
-            }
-            // A merged symbol keeps the index of its leftmost character, which is also where it starts.
-            for (int i = 0; i != -1; i = next[i]) {
-                emit(word.substring(i, i + length[i]), out);
-            }
-        }
-
-        private void offer(int left, int right) {
-            if (left < 0 || right < 0) {
-                return;
-            }
-            Integer rank = mergeRanks.get(new MergePair(word.substring(left, left + length[left]),
-                    word.substring(right, right + length[right])));
-            if (rank != null) {
-                queue.add(new Bigram(left, right, rank, length[left] + length[right]));
-            }
-        }
-
-        private void emit(String piece, IntList out) {
-            int id = tokenId(piece);
-            if (id >= 0) {
-                out.add(id);
-                return;
-            }
-            // As llama.cpp: look the piece up byte by byte; only single-byte (ASCII) characters can match.
-            for (char c : piece.toCharArray()) {
-                int byteId = c < 0x80 ? tokenId(String.valueOf(c)) : -1;
-                if (byteId >= 0) {
-                    out.add(byteId);
-                }
+        for (int i = start; i < end; i++) {
+            // Only a character spelling a single UTF-8 byte (ASCII) can match a one-byte token text.
+            int byteId = word.charAt(i) < 0x80 ? tokenId(word, i, i + 1) : -1;
+            if (byteId >= 0) {
+                out.add(byteId);
             }
         }
     }

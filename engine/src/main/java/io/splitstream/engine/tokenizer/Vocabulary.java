@@ -85,14 +85,17 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
             return value == null ? fallback : typed(name, value, Boolean.class);
         }
 
-        /** An id outside the vocabulary is ignored, as llama.cpp does, leaving the default. */
+        /**
+         * An id outside the vocabulary is ignored, as llama.cpp does, leaving the default; a default outside it
+         * (BPE's 11 in a tiny vocabulary) means none.
+         */
         int tokenId(String name, int fallback, int vocabularySize) {
             Object value = metadata.get(PREFIX + name);
-            if (value == null) {
-                return fallback;
+            long id = value == null ? fallback : typed(name, value, Number.class).longValue();
+            if (id >= 0 && id < vocabularySize) {
+                return (int) id;
             }
-            long id = typed(name, value, Number.class).longValue();
-            return id >= 0 && id < vocabularySize ? (int) id : fallback;
+            return fallback < vocabularySize ? fallback : -1;
         }
 
         List<String> strings(String name) {

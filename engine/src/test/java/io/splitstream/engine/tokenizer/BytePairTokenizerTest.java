@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -24,7 +25,7 @@ class BytePairTokenizerTest {
     private static final Tokenizer GPT2 = Tokenizer.create(SyntheticBpe.vocabulary("gpt2", MERGES));
 
     private static int[] ids(Tokenizer tokenizer, String... pieces) {
-        return java.util.Arrays.stream(pieces).mapToInt(piece -> {
+        return Arrays.stream(pieces).mapToInt(piece -> {
             int id = tokenizer.tokenId(piece);
             assertTrue(id >= 0, "no token " + piece);
             return id;

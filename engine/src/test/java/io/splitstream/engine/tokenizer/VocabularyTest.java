@@ -64,6 +64,7 @@ class VocabularyTest {
                 metadata("gpt2", "merges", merges, "pre", "llama-bpe", "add_bos_token", false)).addBos());
         Vocabulary qwen = Vocabulary.fromMetadata(metadata("gpt2", "merges", merges, "pre", "qwen2"));
         assertFalse(qwen.addSpacePrefix());
+        assertEquals(-1, qwen.bosId(), "llama.cpp's default BOS 11 is outside this 5-token vocabulary");
         assertEquals(List.of("▁ a"), qwen.merges());
     }
 

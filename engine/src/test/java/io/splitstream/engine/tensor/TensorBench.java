@@ -1,0 +1,41 @@
+package io.splitstream.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+/** Single-thread GMAC/s per type for a 2048x2048 matrix (run: java ... TensorBench [types...]). */
+public final class TensorBench {
+    public static void main(String[] args) {
+        int n = 2048;
+        Random rnd = new Random(1);
+        float[] w = new float[n * n];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.02f;
+        GgmlType[] types = args.length == 0 ? GgmlType.values() : java.util.Arrays.stream(args).map(GgmlType::valueOf).toArray(GgmlType[]::new);
+        System.out.println("species " + Kernels.F + ", threads 1, " + n + "x" + n);
+        for (GgmlType t : types) {
+            long rb = t.bytesFor(n);
+            MemorySegment s = Arena.ofAuto().allocate(rb * n, 64);
+            for (int r = 0; r < n; r++) Quantizer.quantizeRow(t, w, r * n, n, s, r * rb);
+            WeightMatrix m = WeightMatrix.of(t, s, n, n);
+            StringBuilder line = new StringBuilder(String.format("%-5s", t));
+            for (int batch : new int[] {1, 8}) {
+                float[] x = new float[batch * n];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[] out = new float[batch * n];
+                long end = System.nanoTime() + 1_500_000_000L;
+                while (System.nanoTime() < end) m.multiply(x, batch, out, 0, n);
+                int iters = 0;
+                long t0 = System.nanoTime();
+                while (System.nanoTime() - t0 < 1_000_000_000L) {
+                    m.multiply(x, batch, out, 0, n);
+                    iters++;
+                }
+                double sec = (System.nanoTime() - t0) / 1e9;
+                double gmac = (double) n * n * batch * iters / sec / 1e9;
+                line.append(String.format("  batch %d: %6.2f GMAC/s (%.3f ms)", batch, gmac, sec * 1e3 / iters));
+            }
+            System.out.println(line);
+        }
+    }
+}
