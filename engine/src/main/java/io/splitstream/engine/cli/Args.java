@@ -7,12 +7,12 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code --name value} and {@code --flag} options; unknown or malformed options fail with a usage message. */
-final class Args {
+public final class Args {
     private final Map<String, String> values = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
     private final Set<String> used = new HashSet<>();
 
-    Args(List<String> args, Set<String> flagNames) {
+    public Args(List<String> args, Set<String> flagNames) {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (!a.startsWith("--")) {
@@ -32,12 +32,12 @@ final class Args {
         }
     }
 
-    String string(String name, String fallback) {
+    public String string(String name, String fallback) {
         used.add(name);
         return values.getOrDefault(name, fallback);
     }
 
-    String required(String name) {
+    public String required(String name) {
         String v = string(name, null);
         if (v == null) {
             throw new UsageException("missing --" + name);
@@ -45,7 +45,7 @@ final class Args {
         return v;
     }
 
-    int integer(String name, int fallback) {
+    public int integer(String name, int fallback) {
         String v = string(name, null);
         try {
             return v == null ? fallback : Integer.parseInt(v);
@@ -54,7 +54,7 @@ final class Args {
         }
     }
 
-    long longValue(String name, long fallback) {
+    public long longValue(String name, long fallback) {
         String v = string(name, null);
         try {
             return v == null ? fallback : Long.parseLong(v);
@@ -63,7 +63,7 @@ final class Args {
         }
     }
 
-    float real(String name, float fallback) {
+    public float real(String name, float fallback) {
         String v = string(name, null);
         try {
             return v == null ? fallback : Float.parseFloat(v);
@@ -72,13 +72,13 @@ final class Args {
         }
     }
 
-    boolean flag(String name) {
+    public boolean flag(String name) {
         used.add(name);
         return flags.contains(name);
     }
 
     /** Fails on options the command did not read, so typos are not silently ignored. */
-    void checkAllUsed() {
+    public void checkAllUsed() {
         for (String k : values.keySet()) {
             if (!used.contains(k)) {
                 throw new UsageException("unknown option --" + k);
@@ -91,8 +91,8 @@ final class Args {
         }
     }
 
-    static final class UsageException extends RuntimeException {
-        UsageException(String message) {
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String message) {
             super(message);
         }
     }

@@ -25,7 +25,7 @@ public final class Main {
         System.exit(run(argv));
     }
 
-    static int run(String[] argv) {
+    public static int run(String[] argv) {
         if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("help")) {
             printUsage();
             return argv.length == 0 ? 2 : 0;

@@ -1,0 +1,46 @@
+package io.splitstream.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitstream.cli.Mesh;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The README's run command: `splitstream up` prints READY, `splitstream complete --json` streams, SIGTERM stops all. */
+class UpCommandTest {
+
+    @Test
+    void upThenCompleteThenStop() throws Exception {
+        String script = MeshFixture.HOME.resolve("splitstream").toString();
+        int port = Mesh.freePort();
+        Process up = new ProcessBuilder(script, "up", "--model", MeshFixture.STORIES.toString(), "--port", String.valueOf(port),
+                "--threads", "1", "--kv-tokens", "2048",
+                "--log-dir", MeshFixture.HOME.resolve("integration-tests/target/mesh-logs/up").toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
+            String ready = out.readLine();
+            assertEquals("READY grpc=127.0.0.1:" + port + " http=127.0.0.1:" + port, ready);
+            Process complete = new ProcessBuilder(script, "complete", "--endpoint", "127.0.0.1:" + port, "--prompt",
+                    "Once upon a time", "--max-tokens", "16", "--temperature", "0", "--json").start();
+            String json = new String(complete.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(complete.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, complete.exitValue(), json + new String(complete.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(json.contains("\"text\":\", there was a little girl named Lily. She loved to play\""), json);
+            assertTrue(json.contains("\"ttft_ms\":"), json);
+        } finally {
+            List<ProcessHandle> children = up.descendants().toList();
+            up.destroy(); // SIGTERM: the shutdown hook stops the instances
+            assertTrue(up.waitFor(30, TimeUnit.SECONDS));
+            for (ProcessHandle c : children) {
+                c.onExit().get(30, TimeUnit.SECONDS);
+                assertTrue(!c.isAlive(), "instance " + c.pid() + " stopped");
+            }
+        }
+    }
+}
