@@ -17,7 +17,7 @@ final class UpCommand implements Main.Command {
     @Override
     public String usage() {
         return "[--model F] [--decode-model F] [--mode split|colocated] [--prefill N] [--decode N] [--threads T] "
-                + "[--kv-tokens N] [--kv f32|q8] [--port P] [--pin] [--log-dir D]";
+                + "[--kv-tokens N] [--kv f32|q8] [--port P] [--pin] [--log-dir D] [--then PROMPT]";
     }
 
     @Override
@@ -35,6 +35,7 @@ final class UpCommand implements Main.Command {
         String kv = args.string("kv", "f32");
         int port = args.integer("port", 8080);
         Path logDir = Path.of(args.string("log-dir", home.resolve("target/mesh-logs").toString()));
+        String then = args.string("then", null);
         args.checkAllUsed();
         if (!Files.isRegularFile(model)) {
             throw new Args.UsageException("model file " + model + " not found");
@@ -60,6 +61,11 @@ final class UpCommand implements Main.Command {
         }
         System.out.println("READY grpc=" + mesh.gateway().address() + " http=" + mesh.gateway().address());
         System.out.flush();
+        if (then != null) {
+            // The README's one-liner: stream a first completion through the gateway, then keep serving.
+            new CompleteCommand().run(List.of("--endpoint", mesh.gateway().address(), "--prompt", then));
+            System.err.println("mesh still running; Ctrl-C stops it");
+        }
         stopped.await();
         return 0;
     }

@@ -88,7 +88,7 @@ public final class GgufFile implements AutoCloseable {
             long[] dims = new long[nDims];
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
-                dims[d] = version == 2 ? Integer.toUnsignedLong(in.i32()) : in.i64();
+                dims[d] = in.i64();
                 if (dims[d] <= 0 || dims[d] > mapping.byteSize() * 2) {
                     throw new GgufFormatException("tensor '" + name + "' dimension " + d + " is " + dims[d], at);
                 }

@@ -102,7 +102,7 @@ public final class GgufWriter {
         }
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofConfined()) {
+                StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
             MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
             MemorySegment.copy(MemorySegment.ofBuffer(header), 0, out, 0, header.remaining());
             long pos = dataStart;

@@ -18,17 +18,36 @@ public final class ComputePool implements AutoCloseable {
 
     private final int threads;
     private final Worker[] workers;
-    private final AtomicInteger remaining = new AtomicInteger();
     private final Object callLock = new Object();
 
-    // Published by the caller before bumping generation (volatile write), read by workers after seeing it.
-    private IntRangeTask task;
-    private int count;
-    private int chunks;
-    private volatile Throwable failure;
-    private volatile long generation;
+    /** The current job; workers spin (then park) until this reference changes. */
+    private volatile Job job;
     private volatile boolean closed;
     private Thread activeCaller;
+
+    /** One parallelFor call: immutable description plus its own completion counter and failure slot. */
+    private static final class Job {
+        final IntRangeTask task;
+        final int count;
+        final int chunks;
+        final AtomicInteger remaining;
+        volatile Throwable failure;
+
+        Job(IntRangeTask task, int count, int chunks) {
+            this.task = task;
+            this.count = count;
+            this.chunks = chunks;
+            this.remaining = new AtomicInteger(chunks - 1);
+        }
+
+        void runChunk(int index) {
+            int from = (int) ((long) count * index / chunks);
+            int to = (int) ((long) count * (index + 1) / chunks);
+            if (from < to) {
+                task.run(from, to);
+            }
+        }
+    }
 
     public ComputePool(int threads) {
         if (threads < 1) {
@@ -41,7 +60,9 @@ public final class ComputePool implements AutoCloseable {
             Thread t = new Thread(workers[i], "splitstream-compute-" + (i + 1));
             t.setDaemon(true);
             workers[i].thread = t;
-            t.start();
+        }
+        for (Worker w : workers) {
+            w.thread.start();
         }
     }
 
@@ -74,45 +95,42 @@ public final class ComputePool implements AutoCloseable {
             throw new IllegalStateException("ComputePool is closed");
         }
         synchronized (callLock) {
-            int n = Math.min(threads, count);
-            this.task = task;
-            this.count = count;
-            this.chunks = n;
-            this.failure = null;
+            Job j = new Job(task, count, Math.min(threads, count));
             this.activeCaller = Thread.currentThread();
-            remaining.set(n - 1);
-            generation = generation + 1; // volatile write publishes task/count/chunks
-            for (int i = 0; i < n - 1; i++) {
-                Worker w = workers[i];
-                if (w.sleeping) {
-                    LockSupport.unpark(w.thread);
-                }
-            }
-            Throwable own = null;
             try {
-                runChunk(0);
-            } catch (Throwable t) {
-                own = t;
-            }
-            int spins = 0;
-            while (remaining.get() != 0) {
-                if (++spins < 20_000) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
+                job = j; // volatile write publishes the job
+                for (int i = 0; i < j.chunks - 1; i++) {
+                    Worker w = workers[i];
+                    if (w.sleeping) {
+                        LockSupport.unpark(w.thread);
+                    }
                 }
-            }
-            this.activeCaller = null;
-            this.task = null;
-            Throwable t = own != null ? own : failure;
-            if (t != null) {
-                if (t instanceof RuntimeException re) {
-                    throw re;
+                Throwable own = null;
+                try {
+                    j.runChunk(0);
+                } catch (Throwable t) {
+                    own = t;
                 }
-                if (t instanceof Error e) {
-                    throw e;
+                int spins = 0;
+                while (j.remaining.get() != 0) {
+                    if (++spins < 20_000) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield();
+                    }
                 }
-                throw new RuntimeException(t);
+                Throwable t = own != null ? own : j.failure;
+                if (t != null) {
+                    if (t instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (t instanceof Error e) {
+                        throw e;
+                    }
+                    throw new RuntimeException(t);
+                }
+            } finally {
+                this.activeCaller = null;
             }
         }
     }
@@ -125,16 +143,6 @@ public final class ComputePool implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private void runChunk(int index) {
-        int c = count;
-        int n = chunks;
-        int from = (int) ((long) c * index / n);
-        int to = (int) ((long) c * (index + 1) / n);
-        if (from < to) {
-            task.run(from, to);
-        }
     }
 
     @Override
@@ -164,34 +172,34 @@ public final class ComputePool implements AutoCloseable {
 
         @Override
         public void run() {
-            long seen = generation;
+            Job seen = null; // job is null until the first call, so no call can be missed
             while (true) {
-                long g = generation;
-                if (g == seen) {
+                Job j = job;
+                if (j == seen) {
                     long start = System.nanoTime();
-                    while ((g = generation) == seen && !closed) {
+                    while ((j = job) == seen && !closed) {
                         if (System.nanoTime() - start < SPIN_NANOS) {
                             Thread.onSpinWait();
                         } else {
                             sleeping = true;
-                            if ((g = generation) == seen && !closed) {
+                            if ((j = job) == seen && !closed) {
                                 LockSupport.park(this);
                             }
                             sleeping = false;
                         }
                     }
-                    if (closed && g == seen) {
-                        return;
+                    if (j == seen) {
+                        return; // closed
                     }
                 }
-                seen = g;
-                if (index < chunks) {
+                seen = j;
+                if (index < j.chunks) {
                     try {
-                        runChunk(index);
+                        j.runChunk(index);
                     } catch (Throwable t) {
-                        failure = t;
+                        j.failure = t;
                     }
-                    remaining.decrementAndGet();
+                    j.remaining.decrementAndGet();
                 }
             }
         }

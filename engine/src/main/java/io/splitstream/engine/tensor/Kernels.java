@@ -58,6 +58,11 @@ final class Kernels {
         return v.lane(0);
     }
 
+    /** Exact horizontal sum of a vector holding small integers (|sum| &lt; 2^24): any order gives the same bits. */
+    static float isum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+
     static float f16(MemorySegment s, long off) {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
     }
@@ -153,7 +158,7 @@ final class Kernels {
     record Q8Activations(float[] q, float[] d) {
     }
 
-    /** Quantizes batch rows of n (multiple of 32) floats exactly as ggml's quantize_row_q8_0_ref. */
+    /** Quantizes batch rows of n (multiple of 32) floats exactly as ggml's quantize_row_q8_0 on x86. */
     static Q8Activations quantizeQ8(float[] x, int batch, int n) {
         int total = batch * n;
         float[] q = new float[total];
@@ -164,11 +169,13 @@ final class Kernels {
             for (int j = 0; j < 32; j++) {
                 amax = Math.max(amax, Math.abs(x[o + j]));
             }
-            float dd = amax / 127;
-            float id = dd != 0f ? 1.0f / dd : 0.0f;
+            // ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp runs here, and what the golden data used), not the
+            // scalar _ref: the inverse scale is 127/amax and rounding is half-to-even (_mm256_round_ps).
+            float dd = amax / 127f;
+            float id = amax != 0f ? 127f / amax : 0.0f;
             d[blk] = Float.float16ToFloat(Float.floatToFloat16(dd));
             for (int j = 0; j < 32; j++) {
-                q[o + j] = roundf(x[o + j] * id);
+                q[o + j] = (float) Math.rint(x[o + j] * id);
             }
         }
         return new Q8Activations(q, d);

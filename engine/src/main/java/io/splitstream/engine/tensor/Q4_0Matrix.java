@@ -81,10 +81,10 @@ final class Q4_0Matrix extends WeightMatrix {
                             p3 = wh.fma(FloatVector.fromArray(F, q, x3 + oh), wl.fma(FloatVector.fromArray(F, q, x3 + ol), p3));
                         }
                     }
-                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
-                    s1 += p1.reduceLanes(VectorOperators.ADD) * dw * d[d1 + blk];
-                    s2 += p2.reduceLanes(VectorOperators.ADD) * dw * d[d2 + blk];
-                    s3 += p3.reduceLanes(VectorOperators.ADD) * dw * d[d3 + blk];
+                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
+                    s1 += Kernels.isum(p1) * dw * d[d1 + blk];
+                    s2 += Kernels.isum(p2) * dw * d[d2 + blk];
+                    s3 += Kernels.isum(p3) * dw * d[d3 + blk];
                 }
                 out[bt * rows + r] = s0;
                 out[(bt + 1) * rows + r] = s1;
@@ -110,7 +110,7 @@ final class Q4_0Matrix extends WeightMatrix {
                             p0 = Kernels.widen(hi, p).fma(FloatVector.fromArray(F, q, ol + 16), p0);
                         }
                     }
-                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
+                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
                 }
                 out[bt * rows + r] = s0;
             }

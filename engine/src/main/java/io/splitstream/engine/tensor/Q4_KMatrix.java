@@ -1,7 +1,15 @@
 package io.splitstream.engine.tensor;
 
+import static io.splitstream.engine.tensor.Kernels.B;
+import static io.splitstream.engine.tensor.Kernels.BL;
+import static io.splitstream.engine.tensor.Kernels.L;
+import static io.splitstream.engine.tensor.Kernels.LE;
+import static io.splitstream.engine.tensor.Kernels.PARTS;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_K weights: super-blocks of 256 {half d; half dmin; uint8 scales[12]; uint8 qs[128]} with eight
@@ -54,11 +62,14 @@ final class Q4_KMatrix extends WeightMatrix.DequantizingMatrix {
                 sm = scaleMinK4(is + 1, data, scales);
                 float d2 = d * (sm >> 8);
                 float m2 = min * (sm & 0xFF);
-                for (int l = 0; l < 32; l++) {
-                    dst[y + l] = d1 * (u8(data, q + l) & 0xF) - m1;
-                }
-                for (int l = 0; l < 32; l++) {
-                    dst[y + 32 + l] = d2 * (u8(data, q + l) >> 4) - m2;
+                for (int l = 0; l < 32; l += BL) {
+                    ByteVector b = ByteVector.fromMemorySegment(B, data, q + l, LE);
+                    ByteVector lo = b.and((byte) 0x0F);
+                    ByteVector hi = b.lanewise(VectorOperators.LSHR, 4);
+                    for (int part = 0; part < PARTS; part++) {
+                        Kernels.widen(lo, part).mul(d1).sub(m1).intoArray(dst, y + l + part * L);
+                        Kernels.widen(hi, part).mul(d2).sub(m2).intoArray(dst, y + 32 + l + part * L);
+                    }
                 }
                 y += 64;
                 q += 32;

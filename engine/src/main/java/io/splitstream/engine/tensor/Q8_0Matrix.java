@@ -73,10 +73,10 @@ final class Q8_0Matrix extends WeightMatrix {
                             p3 = w.fma(FloatVector.fromArray(F, q, x3 + o), p3);
                         }
                     }
-                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
-                    s1 += p1.reduceLanes(VectorOperators.ADD) * dw * d[d1 + blk];
-                    s2 += p2.reduceLanes(VectorOperators.ADD) * dw * d[d2 + blk];
-                    s3 += p3.reduceLanes(VectorOperators.ADD) * dw * d[d3 + blk];
+                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
+                    s1 += Kernels.isum(p1) * dw * d[d1 + blk];
+                    s2 += Kernels.isum(p2) * dw * d[d2 + blk];
+                    s3 += Kernels.isum(p3) * dw * d[d3 + blk];
                 }
                 out[bt * rows + r] = s0;
                 out[(bt + 1) * rows + r] = s1;
@@ -98,7 +98,7 @@ final class Q8_0Matrix extends WeightMatrix {
                             p0 = Kernels.widen(bv, p).fma(FloatVector.fromArray(F, q, xo + j + p * L), p0);
                         }
                     }
-                    s0 += p0.reduceLanes(VectorOperators.ADD) * dw * d[d0 + blk];
+                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
                 }
                 out[bt * rows + r] = s0;
             }
