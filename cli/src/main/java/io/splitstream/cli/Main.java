@@ -16,7 +16,8 @@ public final class Main {
 
     private static final Map<String, Command> COMMANDS = Map.of(
             "up", new UpCommand(),
-            "complete", new CompleteCommand());
+            "complete", new CompleteCommand(),
+            "loadgen", new LoadgenCommand());
 
     public static void main(String[] argv) {
         System.exit(run(argv));

@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The README's run command: `splitstream up` prints READY, `splitstream complete --json` streams, SIGTERM stops all. */
+/**
+ * The README's run command: `splitstream up` prints READY, `splitstream complete --json` streams, `splitstream loadgen`
+ * drives open-loop load, SIGTERM stops all.
+ */
 class UpCommandTest {
 
     @Test
@@ -33,6 +36,15 @@ class UpCommandTest {
             assertEquals(0, complete.exitValue(), json + new String(complete.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
             assertTrue(json.contains("\"text\":\", there was a little girl named Lily. She loved to play\""), json);
             assertTrue(json.contains("\"ttft_ms\":"), json);
+
+            Process load = new ProcessBuilder(script, "loadgen", "--endpoint", "127.0.0.1:" + port, "--rate", "3",
+                    "--duration", "3", "--prompt-len", "fixed:16", "--output-len", "fixed:8", "--json").start();
+            String report = new String(load.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(load.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(0, load.exitValue(), report + new String(load.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(report.contains("\"errors\":{}"), report);
+            assertTrue(report.matches(".*\"completed\":[1-9].*"), report);
+            assertTrue(report.contains("\"tbt_ms\":{\"p50\":"), report);
         } finally {
             List<ProcessHandle> children = up.descendants().toList();
             up.destroy(); // SIGTERM: the shutdown hook stops the instances
