@@ -2,16 +2,17 @@
 """Trains the Splitstream demo model (small Llama) on the KJV training text.
 
 Usage:
-  python3 train.py --work DIR --steps N [--resume] [--bench K]
+  python3 train.py --work DIR --steps N [--warmup W] [--decay-start S] [--stop-at K]
+                   [--resume [--decay-from-ckpt-lr] [--eval-only]] [--bench K]
 
 Reads DIR/train.txt, DIR/heldout.txt, DIR/tokenizer.json; writes DIR/ckpt.pt
 (every --ckpt-every steps, on SIGTERM/SIGINT and at the end), DIR/metrics.json
 and DIR/train.log lines on stdout.
 
 Validation loss: the held-out text is encoded as one stream and cut into
-non-overlapping windows of 255 tokens; each window is fed as [BOS] + window[:-1]
-... i.e. input = BOS followed by the window, and every window token is predicted
-exactly once (the first token of a window only sees BOS). Loss is mean nats/token.
+non-overlapping windows w of 255 tokens; each window is scored with input
+[BOS] + w[:-1] and targets w, so every held-out token is predicted exactly once
+(the first token of a window sees only BOS). Loss is mean nats/token.
 """
 import argparse
 import json
@@ -38,20 +39,21 @@ BETAS = (0.9, 0.95)
 GRAD_CLIP = 1.0
 
 
-def lr_at(step, total, warmup, decay_start=None):
+def lr_at(step, total, warmup, decay_start=None, peak=LR):
     """Linear warmup, then constant LR until decay_start (default: end of warmup),
-    then cosine decay to MIN_LR_FRAC * LR at `total`."""
+    then cosine decay from `peak` (default LR) to MIN_LR_FRAC * LR at `total`."""
     if step < warmup:
         return LR * (step + 1) / warmup
     ds = warmup if decay_start is None else max(warmup, decay_start)
     if step < ds:
         return LR
     p = (step - ds) / max(1, total - ds)
-    return LR * (MIN_LR_FRAC + (1 - MIN_LR_FRAC) * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+    lo = LR * MIN_LR_FRAC
+    return lo + (peak - lo) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
 def windows(ids, bos, seq):
-    """Non-overlapping eval windows: x = [BOS] + w[:-1], y = w, len(w) = seq - 0."""
+    """Non-overlapping eval windows w of seq-1 tokens: x = [BOS] + w[:-1], y = w."""
     n = seq - 1
     xs, ys = [], []
     for s in range(0, len(ids), n):
@@ -105,7 +107,12 @@ def main():
                     help="constant LR until this step, then cosine (default: right after warmup)")
     ap.add_argument("--stop-at", type=int, default=None,
                     help="save the checkpoint after this step and exit (phase of a longer run)")
+    ap.add_argument("--decay-from-ckpt-lr", action="store_true",
+                    help="with --resume: the cosine decay starts from the LR of the last "
+                         "checkpointed step instead of the peak LR")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--eval-only", action="store_true",
+                    help="with --resume: no training, only the final evaluation and sample")
     ap.add_argument("--bench", type=int, default=0, help="only time this many steps, then exit")
     args = ap.parse_args()
 
@@ -120,7 +127,7 @@ def main():
     vx, vy = windows(held_ids, tok.bos_id, SEQ)
     # a fixed train subset of the same shape, for a train loss comparable to val loss
     g = torch.Generator().manual_seed(SEED + 1)
-    starts = torch.randint(0, len(train_ids) - SEQ, (len(vx),), generator=g).tolist()
+    starts = torch.randint(0, len(train_ids) - SEQ, (64,), generator=g).tolist()
     tx = [torch.cat([torch.tensor([tok.bos_id]), train_ids[s:s + SEQ - 2]]) for s in starts]
     ty = [train_ids[s:s + SEQ - 1] for s in starts]
     print(f"train tokens {len(train_ids)}, held-out tokens {len(held_ids)} "
@@ -137,6 +144,7 @@ def main():
     warmup = args.warmup if args.warmup is not None else max(10, total // 20)
     data_gen = torch.Generator().manual_seed(SEED)
     step = 0
+    peak = LR
     elapsed_prev = 0.0
     ckpt_path = os.path.join(W, "ckpt.pt")
     if args.resume and os.path.exists(ckpt_path):
@@ -145,11 +153,13 @@ def main():
         opt.load_state_dict(ck["opt"])
         data_gen.set_state(ck["data_gen"])
         step = ck["step"]
+        if args.decay_from_ckpt_lr:
+            peak = ck["opt"]["param_groups"][0]["lr"]
         if args.warmup is None and "warmup" in ck:
             warmup = ck["warmup"]
         elapsed_prev = ck.get("elapsed", 0.0)
         print(f"resumed at step {step} (warmup {warmup}, total {total}, "
-              f"decay_start {args.decay_start})", flush=True)
+              f"decay_start {args.decay_start}, decay from lr {peak:.6g})", flush=True)
 
     t0 = time.time()
 
@@ -168,11 +178,13 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    if args.eval_only:
+        stop["flag"] = True
     model.train()
     hist = []
     n_bench = 0
     while step < total and not stop["flag"]:
-        lr = lr_at(step, total, warmup, args.decay_start)
+        lr = lr_at(step, total, warmup, args.decay_start, peak)
         for gp in opt.param_groups:
             gp["lr"] = lr
         ix = torch.randint(0, len(train_ids) - SEQ, (BATCH,), generator=data_gen)
@@ -205,7 +217,8 @@ def main():
             save()
         if args.stop_at is not None and step >= args.stop_at:
             break
-    save("(final)" if step >= total else "(interrupted)")
+    if not args.eval_only:
+        save("(final)" if step >= total else "(interrupted)")
     if args.stop_at is not None and step >= args.stop_at and step < total:
         print(f"stopped at step {step} (--stop-at)", flush=True)
         return
@@ -222,7 +235,7 @@ def main():
                "heldout_tokens": len(held_ids),
                "final_train_loss": round(tl, 4), "final_val_loss": round(vl, 4),
                "final_val_ppl": round(math.exp(vl), 3),
-               "last50_batch_loss": round(sum(hist[-50:]) / max(1, len(hist[-50:])), 4),
+               "last50_batch_loss": round(sum(hist[-50:]) / len(hist[-50:]), 4) if hist else None,
                "greedy_sample": sample, "torch": torch.__version__}
     with open(os.path.join(W, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)

@@ -27,19 +27,28 @@ public final class Mesh implements AutoCloseable {
     /**
      * @param home           the Splitstream checkout (service jars under its modules' target/quarkus-app)
      * @param decodeModel    a different file of the same model for decode instances (e.g. Q8_0), or null
-     * @param gatewayPort    0 = any free port
+     * @param gatewayPort    gRPC port of the gateway, 0 = any free port
+     * @param gatewayHttpPort HTTP port of the gateway (OpenAI API, health), 0 = any free port
      * @param pin            pin prefill instances to CPU 0 and decode instances to CPU 1 (taskset), for split mode on 2 cores
      * @param extraProperties system properties passed to every instance (e.g. KV precision)
      */
     public record Options(Path home, Path model, Path decodeModel, Mode mode, int prefillInstances, int decodeInstances,
-                          int threads, int kvTokens, Path logDir, int gatewayPort, boolean pin,
+                          int threads, int kvTokens, Path logDir, int gatewayPort, int gatewayHttpPort, boolean pin,
                           Map<String, String> extraProperties) {
     }
 
-    /** One started process. */
-    public record Instance(String name, int port, Process process, Path log) {
+    /**
+     * One started process. gRPC gets its own server port: on Quarkus' shared HTTP/gRPC port a client's cancel does
+     * not reach the service (Vert.x 4.5, quarkusio/quarkus#46986), so KV blocks would be freed late.
+     */
+    public record Instance(String name, int port, int httpPort, Process process, Path log) {
+        /** The gRPC address. */
         public String address() {
             return "127.0.0.1:" + port;
+        }
+
+        public String httpAddress() {
+            return "127.0.0.1:" + httpPort;
         }
     }
 
@@ -61,14 +70,14 @@ public final class Mesh implements AutoCloseable {
                 if (o.decodeModel() != null) {
                     props.put("splitstream.accept-other-weights", "true");
                 }
-                decodes.add(mesh.launch(o, "decode-" + i, "decode-service", model, props, o.pin() && o.mode() == Mode.SPLIT ? "1" : null, freePort()));
+                decodes.add(mesh.launch(o, "decode-" + i, "decode-service", model, props, o.pin() && o.mode() == Mode.SPLIT ? "1" : null, freePort(), freePort()));
             }
             List<Instance> prefills = new ArrayList<>();
             if (o.mode() == Mode.SPLIT) {
                 for (int i = 0; i < o.prefillInstances(); i++) {
                     Map<String, String> props = new java.util.LinkedHashMap<>(o.extraProperties());
                     props.put("splitstream.kv-tokens", String.valueOf(o.kvTokens()));
-                    prefills.add(mesh.launch(o, "prefill-" + i, "prefill-service", o.model(), props, o.pin() ? "0" : null, freePort()));
+                    prefills.add(mesh.launch(o, "prefill-" + i, "prefill-service", o.model(), props, o.pin() ? "0" : null, freePort(), freePort()));
                 }
             }
             for (Instance i : mesh.instances) {
@@ -79,7 +88,7 @@ public final class Mesh implements AutoCloseable {
             gw.put("splitstream.decode.instances", decodes.stream().map(Instance::address).collect(Collectors.joining(",")));
             gw.put("splitstream.prefill.instances", prefills.stream().map(Instance::address).collect(Collectors.joining(",")));
             mesh.gateway = mesh.launch(o, "gateway", "gateway", o.model(), gw, null,
-                    o.gatewayPort() == 0 ? freePort() : o.gatewayPort());
+                    o.gatewayPort() == 0 ? freePort() : o.gatewayPort(), o.gatewayHttpPort() == 0 ? freePort() : o.gatewayHttpPort());
             awaitReady(mesh.gateway, Duration.ofSeconds(120));
             return mesh;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -100,8 +109,8 @@ public final class Mesh implements AutoCloseable {
         return instances.stream().filter(i -> i.name().startsWith(prefix)).toList();
     }
 
-    private Instance launch(Options o, String name, String module, Path model, Map<String, String> props, String cpu, int port)
-            throws IOException {
+    private Instance launch(Options o, String name, String module, Path model, Map<String, String> props, String cpu, int port,
+                            int httpPort) throws IOException {
         Path jar = o.home().resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IOException(jar + " missing: build first with ./mvnw -q -B package -DskipTests");
@@ -113,13 +122,15 @@ public final class Mesh implements AutoCloseable {
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-XX:+UseParallelGC",
-                "-Dquarkus.http.port=" + port, "-Dquarkus.http.host=127.0.0.1", "-Dsplitstream.model=" + model.toAbsolutePath(),
+                "-Dquarkus.http.port=" + httpPort, "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.grpc.server.use-separate-server=true", "-Dquarkus.grpc.server.port=" + port,
+                "-Dquarkus.grpc.server.host=127.0.0.1", "-Dsplitstream.model=" + model.toAbsolutePath(),
                 "-Dsplitstream.threads=" + o.threads()));
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-jar", jar.toString()));
         Path log = o.logDir().resolve(name + ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        Instance instance = new Instance(name, port, p, log);
+        Instance instance = new Instance(name, port, httpPort, p, log);
         instances.add(instance);
         return instance;
     }
@@ -127,7 +138,7 @@ public final class Mesh implements AutoCloseable {
     private static void awaitReady(Instance i, Duration timeout) throws IOException, InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
-        URI uri = URI.create("http://127.0.0.1:" + i.port() + "/q/health/ready");
+        URI uri = URI.create("http://" + i.httpAddress() + "/q/health/ready");
         while (System.nanoTime() < deadline) {
             if (!i.process().isAlive()) {
                 throw new IOException(i.name() + " exited with status " + i.process().exitValue() + "; log " + i.log() + ":\n" + tail(i.log()));

@@ -17,7 +17,7 @@ final class UpCommand implements Main.Command {
     @Override
     public String usage() {
         return "[--model F] [--decode-model F] [--mode split|colocated] [--prefill N] [--decode N] [--threads T] "
-                + "[--kv-tokens N] [--kv f32|q8] [--port P] [--pin] [--log-dir D] [--then PROMPT]";
+                + "[--kv-tokens N] [--kv f32|q8] [--port GRPC] [--http-port HTTP] [--pin] [--log-dir D] [--then PROMPT]";
     }
 
     @Override
@@ -34,6 +34,7 @@ final class UpCommand implements Main.Command {
         int kvTokens = args.integer("kv-tokens", 16384);
         String kv = args.string("kv", "f32");
         int port = args.integer("port", 8080);
+        int httpPort = args.integer("http-port", 8000);
         Path logDir = Path.of(args.string("log-dir", home.resolve("target/mesh-logs").toString()));
         String then = args.string("then", null);
         args.checkAllUsed();
@@ -47,7 +48,7 @@ final class UpCommand implements Main.Command {
         props.put("splitstream.kv-precision", kv);
         props.put("splitstream.kv-encoding", kv);
         Mesh.Options options = new Mesh.Options(home, model, decodeModel == null ? null : Path.of(decodeModel), mode,
-                prefill, decode, threads, kvTokens, logDir, port, pin, props);
+                prefill, decode, threads, kvTokens, logDir, port, httpPort, pin, props);
         System.err.printf("starting %s mesh on %s (%d prefill, %d decode), logs in %s%n", mode.name().toLowerCase(Locale.ROOT),
                 model.getFileName(), mode == Mesh.Mode.SPLIT ? prefill : 0, decode, logDir);
         Mesh mesh = Mesh.start(options);
@@ -57,9 +58,9 @@ final class UpCommand implements Main.Command {
             stopped.countDown();
         }));
         for (Mesh.Instance i : mesh.instances()) {
-            System.err.printf("  %-10s %s%n", i.name(), i.address());
+            System.err.printf("  %-10s grpc %s  http %s%n", i.name(), i.address(), i.httpAddress());
         }
-        System.out.println("READY grpc=" + mesh.gateway().address() + " http=" + mesh.gateway().address());
+        System.out.println("READY grpc=" + mesh.gateway().address() + " http=" + mesh.gateway().httpAddress());
         System.out.flush();
         if (then != null) {
             // The README's one-liner: stream a first completion through the gateway, then keep serving.

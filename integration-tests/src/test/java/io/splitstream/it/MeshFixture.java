@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 
 /** Starts meshes on the reference model and talks to them over real gRPC. */
 final class MeshFixture implements AutoCloseable {
-    static final Path HOME = Path.of("..").toAbsolutePath().normalize();
+    /** Tests run in the repository root (surefire workingDirectory in the parent pom). */
+    static final Path HOME = Path.of("").toAbsolutePath();
     static final Path SHARED = HOME.resolveSibling("shared");
     static final Path STORIES = SHARED.resolve("models/stories260K.gguf");
     static final Path GOLDEN = SHARED.resolve("golden");
@@ -28,7 +29,7 @@ final class MeshFixture implements AutoCloseable {
 
     MeshFixture(Mesh.Mode mode, int prefill, int decode, Map<String, String> props, Path decodeModel) throws Exception {
         Path logs = HOME.resolve("integration-tests/target/mesh-logs/" + mode.name().toLowerCase() + "-" + System.nanoTime());
-        mesh = Mesh.start(new Mesh.Options(HOME, STORIES, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, false, props));
+        mesh = Mesh.start(new Mesh.Options(HOME, STORIES, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, 0, false, props));
         channel = ManagedChannelBuilder.forTarget(mesh.gateway().address()).usePlaintext().build();
     }
 

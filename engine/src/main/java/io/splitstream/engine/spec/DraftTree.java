@@ -1,7 +1,5 @@
 package io.splitstream.engine.spec;
 
-import java.util.Arrays;
-
 /**
  * Draft tokens arranged as a tree under the root, which is the last accepted token (not stored here: it is
  * the first row of the verification batch). Node i has a token, a parent index ({@code -1} = child of the
@@ -128,10 +126,6 @@ public final class DraftTree {
             s.append(i == 0 ? "" : ", ").append(i).append(':').append(tokens[i]).append('^').append(parents[i]);
         }
         return s.append(']').toString();
-    }
-
-    int[] tokensView() {
-        return Arrays.copyOf(tokens, size);
     }
 
     private void check(int node) {

@@ -83,10 +83,13 @@ public final class HybridDrafter implements Drafter {
 
     /** Adds a retrieved document (e.g. a RAG passage) to this request's index; call after {@link #begin}. */
     public void addDocument(int[] document) {
-        SuffixIndex current = requestIndex;
-        // Keep appending the generation to the prompt's document: start the passage, then reopen a generation doc.
-        current.addDocument(document);
-        current.addDocument(new int[0]);
+        if (requestIndex == null) {
+            throw new IllegalStateException("call begin(prompt) before adding documents");
+        }
+        // The passage is its own document; what is generated afterwards goes into a fresh one, so n-grams that
+        // span the prompt's tail and the first generated tokens are not indexed (a small loss, no wrong draft).
+        requestIndex.addDocument(document);
+        requestIndex.addDocument(new int[0]);
     }
 
     /** The current node budget. */
@@ -130,6 +133,7 @@ public final class HybridDrafter implements Drafter {
     public void verified(int rootToken, DraftTree tree, float[] rootLogits, float[][] nodeLogits,
                          Verification verification) {
         if (recycler != null) {
+            // Learns even when it does not draft for this request: the table is shared and stays hot.
             // Every verified row teaches the table, rejected ones included (their logits are just as real).
             recycler.update(rootToken, rootLogits);
             for (int i = 0; i < tree.size(); i++) {

@@ -154,7 +154,8 @@ public final class SpeculativeDecoder {
 
     /**
      * Plain decoding (one token per forward) with the same prefill, for comparisons: the whole prompt in one
-     * chunk, then one row per step.
+     * chunk, then one row per step. Its step count is the token count (the first token comes from the prefill's
+     * logits, so its decode time covers one forward fewer).
      */
     public Result generatePlain(int[] prompt, int maxTokens, Sampler sampler) {
         checkPrompt(prompt, maxTokens);
@@ -166,7 +167,6 @@ public final class SpeculativeDecoder {
         long decodeStart = System.nanoTime();
         int[] out = new int[maxTokens];
         int generated = 0;
-        int steps = 0;
         int position = prompt.length;
         while (true) {
             int t = sampler.sample(logits);
@@ -177,11 +177,10 @@ public final class SpeculativeDecoder {
                 break;
             }
             logits = transformer.forward(Batch.chunk(seq, position++, new int[] {t}, true), cache, LayerListener.NONE)[0];
-            steps++;
         }
         long end = System.nanoTime();
         return new Result(Arrays.copyOf(out, generated),
-                new Stats(Math.max(steps, 1), generated, 0, 0, (decodeStart - start) / 1e9, (end - decodeStart) / 1e9));
+                new Stats(generated, generated, 0, 0, (decodeStart - start) / 1e9, (end - decodeStart) / 1e9));
     }
 
     private static void checkPrompt(int[] prompt, int maxTokens) {

@@ -11,8 +11,9 @@ import java.util.Arrays;
  * (an open-addressing table of n-gram hash → latest end position, and per position a link to the previous
  * end position with the same hash). Adding a token costs O(maxMatch); a lookup walks the chain of the
  * longest n that matches, most recent occurrences first, comparing tokens to rule out hash collisions.
- * Memory is about (maxMatch + 1) × 4 bytes per token plus the tables, ~3-5 MB for 100 K tokens at
- * maxMatch 8. N-grams never span two documents, and continuations stop at a document's end.
+ * Memory: (maxMatch + 2) × 4 bytes per token plus one table per n sized by its distinct n-grams (8 bytes a
+ * slot, load ≤ 3/4) — at most ~50 bytes a token at maxMatch 8, less on real text where short n-grams repeat.
+ * N-grams never span two documents, and continuations stop at a document's end.
  *
  * <p>Branches from several occurrences are merged into a trie; nodes are kept by how many occurrences pass
  * through them (REST keeps the most frequent prefixes), best first, so the proposal is a tree under the
@@ -30,10 +31,12 @@ public final class SuffixIndex {
     private int size;
     private int currentDocumentStart;
     private final int[][] previous; // [n-1][position] -> previous end position with the same n-gram hash, -1
-    private long[][] tableKeys;     // [n-1][slot] -> hash (0 = empty, hashes are forced non-zero)
-    private int[][] tableHeads;     // [n-1][slot] -> latest end position
-    private int tableMask;
-    private int tableUsed;
+    // Per n: open addressing, 32-bit hash -> latest end position. A 32-bit key may merge two n-grams' chains;
+    // lookups compare tokens anyway, so that only costs a wasted visit. Each table grows with its own key count
+    // (n = 1 never exceeds the vocabulary).
+    private final int[][] tableKeys;  // [n-1][slot] -> hash (0 = empty, hashes are forced non-zero)
+    private final int[][] tableHeads; // [n-1][slot] -> latest end position
+    private final int[] tableUsed;
 
     public SuffixIndex() {
         this(DEFAULT_MAX_MATCH, DEFAULT_MAX_OCCURRENCES);
@@ -46,7 +49,9 @@ public final class SuffixIndex {
         this.maxMatch = maxMatch;
         this.maxOccurrences = maxOccurrences;
         this.previous = new int[maxMatch][1024];
-        allocateTables(1 << 12);
+        this.tableKeys = new int[maxMatch][1 << 8];
+        this.tableHeads = new int[maxMatch][1 << 8];
+        this.tableUsed = new int[maxMatch];
     }
 
     public int size() {
@@ -74,7 +79,7 @@ public final class SuffixIndex {
         int pos = size++;
         tokens[pos] = token;
         documentStart[pos] = currentDocumentStart;
-        long h = 0;
+        int h = 0;
         for (int n = 1; n <= maxMatch; n++) {
             int first = pos - n + 1;
             if (first < currentDocumentStart) {
@@ -85,9 +90,6 @@ public final class SuffixIndex {
             }
             h = mix(h, tokens[first], n);
             previous[n - 1][pos] = putHead(n, h, pos);
-        }
-        if (++tableUsed * 2 > tableMask + 1) {
-            rehash();
         }
     }
 
@@ -127,7 +129,7 @@ public final class SuffixIndex {
 
     /** End positions (latest first) of earlier occurrences of the last n context tokens that have a continuation. */
     private int occurrences(int[] context, int length, int n, int[] ends) {
-        long h = 0;
+        int h = 0;
         for (int i = 1; i <= n; i++) {
             h = mix(h, context[length - i], i);
         }
@@ -214,26 +216,30 @@ public final class SuffixIndex {
 
     /** Bytes held by the index (token arrays, chains and hash tables). */
     public long sizeBytes() {
-        long perPosition = (long) tokens.length * Integer.BYTES * (2 + maxMatch);
-        long tables = (long) maxMatch * (tableMask + 1) * (Long.BYTES + Integer.BYTES);
-        return perPosition + tables;
+        long bytes = (long) tokens.length * Integer.BYTES * (2 + maxMatch);
+        for (int[] keys : tableKeys) {
+            bytes += (long) keys.length * 2 * Integer.BYTES;
+        }
+        return bytes;
     }
 
     // --- hashing ---
 
-    private static long mix(long h, int token, int n) {
-        long x = (h ^ (token + 0x9E3779B97F4A7C15L * n)) * 0xBF58476D1CE4E5B9L;
-        x ^= x >>> 31;
-        return x == 0 ? 1 : x;
+    private static int mix(int h, int token, int n) {
+        long x = ((long) h << 32 ^ (token + 0x9E3779B97F4A7C15L * n)) * 0xBF58476D1CE4E5B9L;
+        x ^= x >>> 29;
+        int y = (int) (x ^ (x >>> 32));
+        return y == 0 ? 1 : y;
     }
 
-    private int slotOf(long h) {
-        return (int) (h ^ (h >>> 29)) & tableMask;
+    private static int slotOf(int h, int mask) {
+        return (h ^ (h >>> 16)) * 0x45D9F3B & mask;
     }
 
-    private int head(int n, long h) {
-        long[] keys = tableKeys[n - 1];
-        for (int s = slotOf(h); ; s = (s + 1) & tableMask) {
+    private int head(int n, int h) {
+        int[] keys = tableKeys[n - 1];
+        int mask = keys.length - 1;
+        for (int s = slotOf(h, mask); ; s = (s + 1) & mask) {
             if (keys[s] == 0) {
                 return -1;
             }
@@ -244,13 +250,17 @@ public final class SuffixIndex {
     }
 
     /** Makes {@code pos} the latest end of hash h; returns the previous latest, -1 if none. */
-    private int putHead(int n, long h, int pos) {
-        long[] keys = tableKeys[n - 1];
+    private int putHead(int n, int h, int pos) {
+        int[] keys = tableKeys[n - 1];
         int[] heads = tableHeads[n - 1];
-        for (int s = slotOf(h); ; s = (s + 1) & tableMask) {
+        int mask = keys.length - 1;
+        for (int s = slotOf(h, mask); ; s = (s + 1) & mask) {
             if (keys[s] == 0) {
                 keys[s] = h;
                 heads[s] = pos;
+                if (++tableUsed[n - 1] * 4 > keys.length * 3) {
+                    grow(n);
+                }
                 return -1;
             }
             if (keys[s] == h) {
@@ -261,32 +271,24 @@ public final class SuffixIndex {
         }
     }
 
-    private void allocateTables(int slots) {
-        tableMask = slots - 1;
-        tableKeys = new long[maxMatch][slots];
-        tableHeads = new int[maxMatch][slots];
-    }
-
-    /** Grows all n tables together; a position adds at most one key per n, so tableUsed bounds every table. */
-    private void rehash() {
-        long[][] oldKeys = tableKeys;
-        int[][] oldHeads = tableHeads;
-        allocateTables((tableMask + 1) * 2);
-        for (int n = 1; n <= maxMatch; n++) {
-            long[] keys = oldKeys[n - 1];
-            int[] heads = oldHeads[n - 1];
-            for (int s = 0; s < keys.length; s++) {
-                if (keys[s] != 0) {
-                    long[] nk = tableKeys[n - 1];
-                    int slot = slotOf(keys[s]);
-                    while (nk[slot] != 0) {
-                        slot = (slot + 1) & tableMask;
-                    }
-                    nk[slot] = keys[s];
-                    tableHeads[n - 1][slot] = heads[s];
+    private void grow(int n) {
+        int[] oldKeys = tableKeys[n - 1];
+        int[] oldHeads = tableHeads[n - 1];
+        int[] keys = new int[oldKeys.length * 2];
+        int[] heads = new int[keys.length];
+        int mask = keys.length - 1;
+        for (int s = 0; s < oldKeys.length; s++) {
+            if (oldKeys[s] != 0) {
+                int slot = slotOf(oldKeys[s], mask);
+                while (keys[slot] != 0) {
+                    slot = (slot + 1) & mask;
                 }
+                keys[slot] = oldKeys[s];
+                heads[slot] = oldHeads[s];
             }
         }
+        tableKeys[n - 1] = keys;
+        tableHeads[n - 1] = heads;
     }
 
     private void ensureCapacity(int needed) {

@@ -77,9 +77,20 @@ final class Kernels {
         return (Float.floatToRawIntBits(val) & 0x007fffff) - 0x00400000;
     }
 
-    /** C roundf: round half away from zero. */
+    /**
+     * C roundf: round half away from zero. Written with integer truncation because C2 was seen to
+     * compile a floor(|v| + 0.5) formulation into round-half-even inside vectorized loops.
+     */
     static float roundf(float v) {
-        return (float) Math.copySign(Math.floor(Math.abs((double) v) + 0.5), v);
+        float a = Math.abs(v);
+        if (!(a < 8388608f)) {
+            return v; // already integral (or NaN)
+        }
+        int i = (int) a;
+        if (a - i >= 0.5f) { // exact: a - trunc(a) is representable
+            i++;
+        }
+        return Math.copySign((float) i, v);
     }
 
     /**

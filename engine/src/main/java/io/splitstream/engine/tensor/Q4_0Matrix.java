@@ -58,62 +58,72 @@ final class Q4_0Matrix extends WeightMatrix {
             long ro = r * rowBytes;
             int bt = 0;
             for (; bt + 4 <= batch; bt += 4) {
-                int x0 = bt * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
-                int d0 = bt * nb, d1 = d0 + nb, d2 = d1 + nb, d3 = d2 + nb;
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                for (int blk = 0; blk < nb; blk++) {
-                    long bo = ro + (long) blk * BLOCK;
-                    float dw = Kernels.f16(data, bo);
-                    int xo = blk * 32;
-                    FloatVector p0 = FloatVector.zero(F), p1 = FloatVector.zero(F), p2 = FloatVector.zero(F), p3 = FloatVector.zero(F);
-                    for (int j = 0; j < 16; j += BL) {
-                        ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
-                        ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
-                        ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                        for (int p = 0; p < PARTS; p++) {
-                            FloatVector wl = Kernels.widen(lo, p);
-                            FloatVector wh = Kernels.widen(hi, p);
-                            int ol = xo + j + p * L;
-                            int oh = ol + 16;
-                            p0 = wh.fma(FloatVector.fromArray(F, q, x0 + oh), wl.fma(FloatVector.fromArray(F, q, x0 + ol), p0));
-                            p1 = wh.fma(FloatVector.fromArray(F, q, x1 + oh), wl.fma(FloatVector.fromArray(F, q, x1 + ol), p1));
-                            p2 = wh.fma(FloatVector.fromArray(F, q, x2 + oh), wl.fma(FloatVector.fromArray(F, q, x2 + ol), p2));
-                            p3 = wh.fma(FloatVector.fromArray(F, q, x3 + oh), wl.fma(FloatVector.fromArray(F, q, x3 + ol), p3));
-                        }
-                    }
-                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
-                    s1 += Kernels.isum(p1) * dw * d[d1 + blk];
-                    s2 += Kernels.isum(p2) * dw * d[d2 + blk];
-                    s3 += Kernels.isum(p3) * dw * d[d3 + blk];
-                }
-                out[bt * rows + r] = s0;
-                out[(bt + 1) * rows + r] = s1;
-                out[(bt + 2) * rows + r] = s2;
-                out[(bt + 3) * rows + r] = s3;
+                dot4(ro, q, d, n, nb, bt, out, r);
             }
             for (; bt < batch; bt++) {
-                int x0 = bt * n;
-                int d0 = bt * nb;
-                float s0 = 0f;
-                for (int blk = 0; blk < nb; blk++) {
-                    long bo = ro + (long) blk * BLOCK;
-                    float dw = Kernels.f16(data, bo);
-                    int xo = x0 + blk * 32;
-                    FloatVector p0 = FloatVector.zero(F);
-                    for (int j = 0; j < 16; j += BL) {
-                        ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
-                        ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
-                        ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                        for (int p = 0; p < PARTS; p++) {
-                            int ol = xo + j + p * L;
-                            p0 = Kernels.widen(lo, p).fma(FloatVector.fromArray(F, q, ol), p0);
-                            p0 = Kernels.widen(hi, p).fma(FloatVector.fromArray(F, q, ol + 16), p0);
-                        }
-                    }
-                    s0 += Kernels.isum(p0) * dw * d[d0 + blk];
-                }
-                out[bt * rows + r] = s0;
+                dot1(ro, q, d, n, nb, bt, out, r);
             }
         }
+    }
+
+    // Kept as separate small methods so that C2 compiles each path on its own (one big method with both
+    // paths was seen to fall out of C2 and run orders of magnitude slower).
+    private void dot4(long ro, float[] q, float[] d, int n, int nb, int bt, float[] out, int r) {
+        int x0 = bt * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
+        int d0 = bt * nb, d1 = d0 + nb, d2 = d1 + nb, d3 = d2 + nb;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int blk = 0; blk < nb; blk++) {
+            long bo = ro + (long) blk * BLOCK;
+            float dw = Kernels.f16(data, bo);
+            int xo = blk * 32;
+            FloatVector p0 = FloatVector.zero(F), p1 = FloatVector.zero(F), p2 = FloatVector.zero(F), p3 = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
+                ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector wl = Kernels.widen(lo, p);
+                    FloatVector wh = Kernels.widen(hi, p);
+                    int ol = xo + j + p * L;
+                    int oh = ol + 16;
+                    p0 = wh.fma(FloatVector.fromArray(F, q, x0 + oh), wl.fma(FloatVector.fromArray(F, q, x0 + ol), p0));
+                    p1 = wh.fma(FloatVector.fromArray(F, q, x1 + oh), wl.fma(FloatVector.fromArray(F, q, x1 + ol), p1));
+                    p2 = wh.fma(FloatVector.fromArray(F, q, x2 + oh), wl.fma(FloatVector.fromArray(F, q, x2 + ol), p2));
+                    p3 = wh.fma(FloatVector.fromArray(F, q, x3 + oh), wl.fma(FloatVector.fromArray(F, q, x3 + ol), p3));
+                }
+            }
+            s0 += Kernels.isum(p0) * dw * d[d0 + blk];
+            s1 += Kernels.isum(p1) * dw * d[d1 + blk];
+            s2 += Kernels.isum(p2) * dw * d[d2 + blk];
+            s3 += Kernels.isum(p3) * dw * d[d3 + blk];
+        }
+        out[bt * rows + r] = s0;
+        out[(bt + 1) * rows + r] = s1;
+        out[(bt + 2) * rows + r] = s2;
+        out[(bt + 3) * rows + r] = s3;
+    }
+
+    private void dot1(long ro, float[] q, float[] d, int n, int nb, int bt, float[] out, int r) {
+        int x0 = bt * n;
+        int d0 = bt * nb;
+        float s0 = 0f;
+        for (int blk = 0; blk < nb; blk++) {
+            long bo = ro + (long) blk * BLOCK;
+            float dw = Kernels.f16(data, bo);
+            int xo = x0 + blk * 32;
+            FloatVector p0 = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += BL) {
+                ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
+                ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
+                ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    int ol = xo + j + p * L;
+                    p0 = Kernels.widen(lo, p).fma(FloatVector.fromArray(F, q, ol), p0);
+                    p0 = Kernels.widen(hi, p).fma(FloatVector.fromArray(F, q, ol + 16), p0);
+                }
+            }
+            s0 += Kernels.isum(p0) * dw * d[d0 + blk];
+        }
+        out[bt * rows + r] = s0;
     }
 }

@@ -65,7 +65,7 @@ final class Q4_KMatrix extends WeightMatrix.DequantizingMatrix {
                 for (int l = 0; l < 32; l += BL) {
                     ByteVector b = ByteVector.fromMemorySegment(B, data, q + l, LE);
                     ByteVector lo = b.and((byte) 0x0F);
-                    ByteVector hi = b.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
                     for (int part = 0; part < PARTS; part++) {
                         Kernels.widen(lo, part).mul(d1).sub(m1).intoArray(dst, y + l + part * L);
                         Kernels.widen(hi, part).mul(d2).sub(m2).intoArray(dst, y + 32 + l + part * L);

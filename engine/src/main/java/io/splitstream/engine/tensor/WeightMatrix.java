@@ -16,7 +16,8 @@ import java.util.Objects;
  * <p>Numerics per type:
  * <ul>
  * <li>Q8_0, Q4_0: as llama.cpp, the activation rows are first quantized to Q8_0 (once per call, with
- * ggml's quantize_row_q8_0_ref rounding); each block's integer dot sum(q_w*q_x) is computed exactly
+ * the rounding of ggml's x86 SIMD quantize_row_q8_0: d = amax/127 stored as F16, q = round-half-even of
+ * x*127/amax; see {@link Kernels#quantizeQ8}); each block's integer dot sum(q_w*q_x) is computed exactly
  * (int8 products summed in float lanes are exact) and accumulated in block order as
  * {@code sumf += sumi * d_w * d_x}, bit-identical to ggml's scalar vec_dot_q8_0_q8_0 /
  * vec_dot_q4_0_q8_0 (llama.cpp's SIMD variants differ from that only in float rounding).</li>

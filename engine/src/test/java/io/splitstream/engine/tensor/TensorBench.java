@@ -6,6 +6,7 @@ import java.util.Random;
 
 /** Single-thread GMAC/s per type for a 2048x2048 matrix (run: java ... TensorBench [types...]). */
 public final class TensorBench {
+    private static final int[] BATCHES = java.util.Arrays.stream(System.getProperty("batches", "1,8").split(",")).mapToInt(Integer::parseInt).toArray();
     public static void main(String[] args) {
         int n = 2048;
         Random rnd = new Random(1);
@@ -19,7 +20,16 @@ public final class TensorBench {
             for (int r = 0; r < n; r++) Quantizer.quantizeRow(t, w, r * n, n, s, r * rb);
             WeightMatrix m = WeightMatrix.of(t, s, n, n);
             StringBuilder line = new StringBuilder(String.format("%-5s", t));
-            for (int batch : new int[] {1, 8}) {
+            java.lang.management.ThreadMXBean mx0 = java.lang.management.ManagementFactory.getThreadMXBean();
+            for (int round = 0; round < 3; round++) { // warm every batch size so JIT profiles cover all paths
+                for (int batch : BATCHES) {
+                    float[] x = new float[batch * n];
+                    float[] out = new float[batch * n];
+                    long end = mx0.getCurrentThreadCpuTime() + 700_000_000L;
+                    while (mx0.getCurrentThreadCpuTime() < end) m.multiply(x, batch, out, 0, n);
+                }
+            }
+            for (int batch : BATCHES) {
                 float[] x = new float[batch * n];
                 for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                 float[] out = new float[batch * n];

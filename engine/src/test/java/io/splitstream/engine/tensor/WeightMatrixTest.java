@@ -231,13 +231,14 @@ class WeightMatrixTest {
         for (int blk = 0; blk < nb; blk++) {
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xOff + blk * 32 + j]));
-            float d = amax / 127;
-            float id = d != 0 ? 1.0f / d : 0.0f;
+            // ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp runs for activations on x86):
+            // d = amax/127 stored as F16, q = round-half-even(x * (127/amax)).
+            float d = amax / 127f;
+            float id = amax != 0 ? 127f / amax : 0.0f;
             float dx = Float.float16ToFloat(Float.floatToFloat16(d));
             int[] xq = new int[32];
             for (int j = 0; j < 32; j++) {
-                float v = x[xOff + blk * 32 + j] * id;
-                xq[j] = (int) (Math.signum(v) * Math.floor(Math.abs((double) v) + 0.5));
+                xq[j] = (int) Math.rint(x[xOff + blk * 32 + j] * id);
             }
             int sumi = 0;
             float dw;
