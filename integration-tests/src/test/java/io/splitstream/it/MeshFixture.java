@@ -28,8 +28,12 @@ final class MeshFixture implements AutoCloseable {
     final ManagedChannel channel;
 
     MeshFixture(Mesh.Mode mode, int prefill, int decode, Map<String, String> props, Path decodeModel) throws Exception {
+        this(STORIES, mode, prefill, decode, props, decodeModel);
+    }
+
+    MeshFixture(Path model, Mesh.Mode mode, int prefill, int decode, Map<String, String> props, Path decodeModel) throws Exception {
         Path logs = HOME.resolve("integration-tests/target/mesh-logs/" + mode.name().toLowerCase() + "-" + System.nanoTime());
-        mesh = Mesh.start(new Mesh.Options(HOME, STORIES, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, 0, false, props));
+        mesh = Mesh.start(new Mesh.Options(HOME, model, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, 0, false, props));
         channel = ManagedChannelBuilder.forTarget(mesh.gateway().address()).usePlaintext().build();
     }
 
