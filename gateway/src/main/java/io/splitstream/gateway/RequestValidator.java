@@ -78,6 +78,10 @@ public final class RequestValidator {
         if (Integer.toUnsignedLong(r.getLogprobs()) > MAX_LOGPROBS) {
             throw invalid("logprobs " + Integer.toUnsignedString(r.getLogprobs()) + " exceeds the limit of " + MAX_LOGPROBS);
         }
+        if (r.getLogprobs() > 0) {
+            // Refused rather than silently answered without them: the decode instances do not return logprobs yet.
+            throw invalid("logprobs are not supported yet (request logprobs = 0)");
+        }
         SamplingParameters sampling = r.getSampling();
         try {
             Protocol.sampling(sampling, 0L);

@@ -69,16 +69,32 @@ class SplitMeshTest {
         }
     }
 
+    /** 16 streams at once, half greedy and half sampled with their own settings, each equal to its run alone. */
     @Test
-    void concurrentStreamsEachMatchGolden() throws Exception {
+    void concurrentStreamsEachMatchTheirRunAlone() throws Exception {
         List<Golden> golden = Golden.load("greedy-f32.json");
-        List<CompletableFuture<MeshFixture.Result>> futures = new ArrayList<>();
+        List<GenerateRequest> requests = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             Golden g = golden.get(i % golden.size());
-            futures.add(CompletableFuture.supplyAsync(() -> fixture.generate(greedy(g.prompt(), 64, Mode.MODE_DEFAULT))));
+            requests.add(i < 8 ? greedy(g.prompt(), 64, Mode.MODE_DEFAULT)
+                    : GenerateRequest.newBuilder().setPrompt(g.prompt()).setMaxTokens(48).setIgnoreEos(true)
+                            .setSampling(SamplingParameters.newBuilder().setTemperature(0.5f + 0.1f * (i - 8)).setTopK(10 + i)
+                                    .setTopP(0.9f).setSeed(1000 + i)).build());
+        }
+        List<int[]> alone = new ArrayList<>();
+        for (GenerateRequest r : requests) {
+            alone.add(fixture.generate(r).ids());
+        }
+        List<CompletableFuture<MeshFixture.Result>> futures = new ArrayList<>();
+        for (GenerateRequest r : requests) {
+            futures.add(CompletableFuture.supplyAsync(() -> fixture.generate(r)));
         }
         for (int i = 0; i < 16; i++) {
-            assertArrayEquals(golden.get(i % golden.size()).generated(), futures.get(i).get(180, TimeUnit.SECONDS).ids(), "stream " + i);
+            int[] together = futures.get(i).get(180, TimeUnit.SECONDS).ids();
+            assertArrayEquals(alone.get(i), together, "stream " + i);
+            if (i < 8) {
+                assertArrayEquals(golden.get(i).generated(), together, "greedy stream " + i);
+            }
         }
         awaitAllBlocksFree();
     }
