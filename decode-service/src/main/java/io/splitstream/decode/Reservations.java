@@ -14,7 +14,8 @@ import java.util.function.LongSupplier;
 /**
  * KV reservations granted by Decode.Reserve, keyed by transfer id. A reservation goes RESERVED → PUSHING (one
  * KvTransfer.Push at a time) → FILLED → claimed by Decode.Generate (which hands its sequence to the batcher).
- * A failed push, or a reservation not claimed before its deadline, releases the KV blocks.
+ * A failed push, a reservation not pushed before its deadline, or a filled one not claimed within the timeout after
+ * its push completed releases the KV blocks.
  */
 public final class Reservations {
 
@@ -25,7 +26,7 @@ public final class Reservations {
         final String transferId;
         final int sequence;
         final int tokens;
-        final long deadlineNanos;
+        long deadlineNanos;
         State state = State.RESERVED;
         int promptTokens;
         boolean released;
@@ -141,6 +142,8 @@ public final class Reservations {
             }
             r.state = State.FILLED;
             r.promptTokens = promptTokens;
+            // The claim window starts now: a long prompt's push must not eat the time Generate has to arrive.
+            r.deadlineNanos = clock.getAsLong() + timeout.toNanos();
         }
     }
 
@@ -186,7 +189,15 @@ public final class Reservations {
         long now = clock.getAsLong();
         List<Reservation> due = new ArrayList<>();
         for (Reservation r : byId.values()) {
-            if (now - r.deadlineNanos >= 0) {
+            // A push in progress is bounded by its own stream (its failure or cancellation releases the blocks);
+            // expiring it mid-way would fail a slow but healthy prefill.
+            boolean pushing;
+            long deadline;
+            synchronized (r) {
+                pushing = r.state == State.PUSHING;
+                deadline = r.deadlineNanos;
+            }
+            if (!pushing && now - deadline >= 0) {
                 due.add(r);
             }
         }
