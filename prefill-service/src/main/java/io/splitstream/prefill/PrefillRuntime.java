@@ -32,7 +32,7 @@ public class PrefillRuntime {
                           @ConfigProperty(name = "splitstream.prefill-chunk-tokens", defaultValue = "256") int prefillChunkTokens,
                           @ConfigProperty(name = "splitstream.kv-chunk-tokens", defaultValue = "64") int kvChunkTokens,
                           @ConfigProperty(name = "splitstream.max-queued-tokens", defaultValue = "65536") int maxQueuedTokens,
-                          @ConfigProperty(name = "splitstream.kv-push-timeout", defaultValue = "60s") Duration kvPushTimeout) {
+                          @ConfigProperty(name = "splitstream.kv-push-timeout", defaultValue = "600s") Duration kvPushTimeout) {
         this.modelPath = modelPath;
         this.settings = new PrefillSettings(threads.orElse(Runtime.getRuntime().availableProcessors()), kvTokens,
                 prefillChunkTokens, kvChunkTokens, maxQueuedTokens, kvPushTimeout);
