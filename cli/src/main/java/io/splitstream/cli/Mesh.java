@@ -83,7 +83,7 @@ public final class Mesh implements AutoCloseable {
             for (Instance i : mesh.instances) {
                 awaitReady(i, Duration.ofSeconds(180));
             }
-            Map<String, String> gw = new java.util.LinkedHashMap<>();
+            Map<String, String> gw = new java.util.LinkedHashMap<>(o.extraProperties());
             gw.put("splitstream.mode", o.mode().name().toLowerCase(java.util.Locale.ROOT));
             gw.put("splitstream.decode.instances", decodes.stream().map(Instance::address).collect(Collectors.joining(",")));
             gw.put("splitstream.prefill.instances", prefills.stream().map(Instance::address).collect(Collectors.joining(",")));
