@@ -46,9 +46,12 @@ public final class DecodeEngine implements AutoCloseable {
     private final Reservations reservations;
     private final Supplier<String> instanceAddress;
     private final AtomicLong cancelledStreams = new AtomicLong();
+    private final DecodeMetrics metrics;
 
-    private DecodeEngine(DecodeSettings settings, Model model, ComputePool pool, Supplier<String> instanceAddress) {
+    private DecodeEngine(DecodeSettings settings, Model model, ComputePool pool, Supplier<String> instanceAddress,
+                         DecodeMetrics metrics) {
         this.settings = settings;
+        this.metrics = metrics;
         this.model = model;
         this.pool = pool;
         this.instanceAddress = instanceAddress;
@@ -60,11 +63,17 @@ public final class DecodeEngine implements AutoCloseable {
 
     /** Loads the model and starts the batcher thread. */
     public static DecodeEngine start(DecodeSettings settings, Supplier<String> instanceAddress) throws IOException {
+        return start(settings, instanceAddress, DecodeMetrics.NONE);
+    }
+
+    /** Loads the model and starts the batcher thread, reporting to {@code metrics}. */
+    public static DecodeEngine start(DecodeSettings settings, Supplier<String> instanceAddress, DecodeMetrics metrics)
+            throws IOException {
         Model model = Model.load(settings.model());
         ComputePool pool = null;
         try {
             pool = new ComputePool(settings.threads());
-            return new DecodeEngine(settings, model, pool, instanceAddress);
+            return new DecodeEngine(settings, model, pool, instanceAddress, metrics);
         } catch (RuntimeException | Error e) {
             if (pool != null) {
                 pool.close();
@@ -95,12 +104,20 @@ public final class DecodeEngine implements AutoCloseable {
         return cancelledStreams.get();
     }
 
+    public int runningSequences() {
+        return batcher.runningSequences();
+    }
+
+    public int waitingSequences() {
+        return batcher.waitingSequences();
+    }
+
     public Reservations.Reservation reserve(int tokens) {
         return reservations.reserve(tokens);
     }
 
     public KvImportSession newImport() {
-        return new KvImportSession(reservations, cache, settings.acceptOtherWeights());
+        return new KvImportSession(reservations, cache, settings.acceptOtherWeights(), metrics::kvImported);
     }
 
     public InstanceStatus status() {
@@ -167,6 +184,7 @@ public final class DecodeEngine implements AutoCloseable {
      */
     public Multi<GenerateChunk> generate(DecodeRequest r) {
         return Multi.createFrom().<GenerateChunk>emitter(emitter -> {
+            long started = System.nanoTime();
             GenerationRequest request;
             Reservations.Reservation claimed = null;
             try {
@@ -186,19 +204,28 @@ public final class DecodeEngine implements AutoCloseable {
                 if (claimed != null) {
                     cache.release(claimed.sequence());
                 }
+                metrics.rejected(System.nanoTime() - started);
                 emitter.fail(toStatus(e));
                 return;
             }
             AtomicBoolean finished = new AtomicBoolean();
+            AtomicBoolean counted = new AtomicBoolean();
+            long[] lastToken = {-1};
             GenerationListener listener = new GenerationListener() {
                 @Override
                 public void onToken(int token, String text) {
+                    long now = System.nanoTime();
+                    metrics.token(lastToken[0] < 0 ? -1 : now - lastToken[0]);
+                    lastToken[0] = now;
                     emitter.emit(GenerateChunk.newBuilder().addTokenIds(token).setText(text).build());
                 }
 
                 @Override
                 public void onFinish(Finish f) {
                     finished.set(true);
+                    if (counted.compareAndSet(false, true)) {
+                        metrics.finished(f, System.nanoTime() - started);
+                    }
                     if (f.reason() == FinishReason.ERROR) {
                         String message = f.error() == null ? "generation failed" : f.error();
                         Status status = message.contains("KV cache") ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
@@ -214,6 +241,7 @@ public final class DecodeEngine implements AutoCloseable {
             };
             ContinuousBatcher.Handle handle;
             try {
+                metrics.requestStarted(request.prompt().length);
                 if (claimed != null) {
                     cache.setLength(claimed.sequence(), claimed.promptTokens());
                     handle = batcher.resume(claimed.sequence(), r.getFirstToken(), request, listener);
@@ -224,11 +252,17 @@ public final class DecodeEngine implements AutoCloseable {
                 if (claimed != null) {
                     cache.release(claimed.sequence());
                 }
+                if (counted.compareAndSet(false, true)) {
+                    metrics.rejected(System.nanoTime() - started);
+                }
                 emitter.fail(toStatus(e));
                 return;
             }
             emitter.onTermination(() -> {
                 if (!finished.get()) {
+                    if (counted.compareAndSet(false, true)) {
+                        metrics.cancelled(System.nanoTime() - started);
+                    }
                     cancelledStreams.incrementAndGet();
                     handle.cancel();
                 }

@@ -28,8 +28,11 @@ public class EngineHolder {
     private volatile ScheduledExecutorService reaper;
     private volatile String address;
 
-    EngineHolder(DecodeConfig config) {
+    private final DecodeMetricsBinder metrics;
+
+    EngineHolder(DecodeConfig config, DecodeMetricsBinder metrics) {
         this.config = config;
+        this.metrics = metrics;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -37,7 +40,8 @@ public class EngineHolder {
         Thread.ofPlatform().name("splitstream-model-loader").daemon().start(() -> {
             long t0 = System.nanoTime();
             try {
-                DecodeEngine e = DecodeEngine.start(settings, this::instanceAddress);
+                DecodeEngine e = DecodeEngine.start(settings, this::instanceAddress, metrics);
+                metrics.bind(e);
                 LOG.infof("Loaded %s in %.0f ms: %d KV blocks of %d tokens (%s), %d threads, context %d", settings.model(),
                         (System.nanoTime() - t0) / 1e6, e.cache().totalBlocks(), e.cache().blockTokens(),
                         settings.kvPrecision(), settings.threads(), e.model().config().contextLength());

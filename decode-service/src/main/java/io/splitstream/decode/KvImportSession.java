@@ -14,6 +14,7 @@ import io.splitstream.service.KvChecksumException;
 import io.splitstream.service.KvWire;
 import io.splitstream.service.Protocol;
 import java.util.BitSet;
+import java.util.function.LongConsumer;
 
 /**
  * One KvTransfer.Push: header, chunks, trailer, checked and imported into the reserved sequence. Not thread-safe:
@@ -30,8 +31,16 @@ public final class KvImportSession {
     private int chunks;
     private long bytes;
     private boolean done;
+    private final LongConsumer importedBytes;
 
     public KvImportSession(Reservations reservations, KvCache cache, boolean acceptOtherWeights) {
+        this(reservations, cache, acceptOtherWeights, b -> {
+        });
+    }
+
+    /** @param importedBytes told the payload bytes of each imported chunk (metrics) */
+    public KvImportSession(Reservations reservations, KvCache cache, boolean acceptOtherWeights, LongConsumer importedBytes) {
+        this.importedBytes = importedBytes;
         this.reservations = reservations;
         this.cache = cache;
         this.acceptOtherWeights = acceptOtherWeights;
@@ -127,7 +136,9 @@ public final class KvImportSession {
         reservations.withSequence(reservation, () -> cache.importChunk(reservation.sequence(), chunk));
         covered[c.getLayer()].set(c.getFromPosition(), c.getFromPosition() + c.getTokens());
         chunks++;
-        bytes += c.getKeys().size() + c.getValues().size();
+        long n = (long) c.getKeys().size() + c.getValues().size();
+        bytes += n;
+        importedBytes.accept(n);
     }
 
     private void trailer(KvTrailer t) {

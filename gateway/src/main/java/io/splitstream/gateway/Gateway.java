@@ -1,5 +1,6 @@
 package io.splitstream.gateway;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
@@ -35,7 +36,8 @@ public class Gateway {
             @ConfigProperty(name = "splitstream.default-max-tokens", defaultValue = "128") int defaultMaxTokens,
             @ConfigProperty(name = "splitstream.status-interval", defaultValue = "200ms") Duration statusInterval,
             @ConfigProperty(name = "splitstream.kv-encoding", defaultValue = "f32") String kvEncoding,
-            @ConfigProperty(name = "splitstream.chat-template") Optional<String> chatTemplateFile) {
+            @ConfigProperty(name = "splitstream.chat-template") Optional<String> chatTemplateFile,
+            MeterRegistry registry) {
         ModelInfo m = ModelInfo.load(Path.of(modelPath));
         if (chatTemplateFile.isPresent()) {
             try {
@@ -52,7 +54,8 @@ public class Gateway {
                 GatewayConfig.kvEncoding(kvEncoding));
         this.client = new GrpcMeshClient();
         this.pool = new InstancePool(config, client);
-        this.service = new GenerationService(new RequestValidator(model, config), pool, client, config);
+        this.service = new GenerationService(new RequestValidator(model, config), pool, client, config,
+                new GatewayMetrics(registry));
         this.openAi = new OpenAiRequests(model);
     }
 

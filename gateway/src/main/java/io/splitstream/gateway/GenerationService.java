@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
@@ -35,8 +36,15 @@ public final class GenerationService {
     private final InstancePool pool;
     private final MeshClient client;
     private final GatewayConfig config;
+    private final GatewayMetrics metrics;
 
     public GenerationService(RequestValidator validator, InstancePool pool, MeshClient client, GatewayConfig config) {
+        this(validator, pool, client, config, GatewayMetrics.none());
+    }
+
+    public GenerationService(RequestValidator validator, InstancePool pool, MeshClient client, GatewayConfig config,
+            GatewayMetrics metrics) {
+        this.metrics = metrics;
         this.validator = validator;
         this.pool = pool;
         this.client = client;
@@ -63,10 +71,13 @@ public final class GenerationService {
         Uni<Void> ready = Router.decodeCandidates(pool.decode()).isEmpty()
                 ? pool.refresh() // none known healthy: maybe not polled yet, ask once now
                 : Uni.createFrom().voidItem();
-        return ready.onItem().transformToMulti(x -> route(v, deadline, arrivalNanos));
+        AtomicReference<GatewayConfig.Mode> mode = new AtomicReference<>(v.mode());
+        return metrics.observe(ready.onItem().transformToMulti(x -> route(v, deadline, arrivalNanos, mode)),
+                () -> GatewayMetrics.mode(mode.get()), arrivalNanos);
     }
 
-    private Multi<GenerateChunk> route(ValidatedRequest v, Deadline deadline, long arrival) {
+    private Multi<GenerateChunk> route(ValidatedRequest v, Deadline deadline, long arrival,
+            AtomicReference<GatewayConfig.Mode> effectiveMode) {
         List<Instance> decodes = Router.decodeCandidates(pool.decode());
         if (decodes.isEmpty()) {
             String why = pool.decode().isEmpty() ? "none configured"
@@ -76,6 +87,7 @@ public final class GenerationService {
         }
         Optional<Instance> prefill = Router.choosePrefill(pool.prefill());
         GatewayConfig.Mode mode = Router.effectiveMode(v.mode(), prefill);
+        effectiveMode.set(mode);
         if (mode != v.mode()) {
             LOG.infof("request %s: no healthy prefill instance, running colocated on a decode instance", v.requestId());
         }

@@ -14,9 +14,11 @@ import java.util.concurrent.CompletableFuture;
 @GrpcService
 public class PrefillGrpcService extends MutinyPrefillGrpc.PrefillImplBase {
     private final PrefillRuntime runtime;
+    private final PrefillMetrics metrics;
 
-    public PrefillGrpcService(PrefillRuntime runtime) {
+    public PrefillGrpcService(PrefillRuntime runtime, PrefillMetrics metrics) {
         this.runtime = runtime;
+        this.metrics = metrics;
     }
 
     @Override
@@ -24,7 +26,8 @@ public class PrefillGrpcService extends MutinyPrefillGrpc.PrefillImplBase {
         return Uni.createFrom().deferred(() -> {
             CompletableFuture<PrefillReply> reply = runtime.engine().scheduler().submit(request);
             // Cancelling the call (client gone) cancels the future; the scheduler then drops the job and its push.
-            return Uni.createFrom().completionStage(reply).onCancellation().invoke(() -> reply.cancel(false));
+            return Uni.createFrom().completionStage(reply).invoke(metrics::record)
+                    .onCancellation().invoke(() -> reply.cancel(false));
         }).onFailure().transform(GrpcErrors::toStatus);
     }
 

@@ -21,6 +21,7 @@ public class PrefillRuntime {
     private volatile PrefillEngine engine;
     private volatile Throwable loadFailure;
     private volatile boolean shuttingDown;
+    private final PrefillMetrics metrics;
 
     /**
      * Plain {@code @ConfigProperty} injection rather than a {@code @ConfigMapping}: Quarkus' build step would load a
@@ -32,7 +33,9 @@ public class PrefillRuntime {
                           @ConfigProperty(name = "splitstream.prefill-chunk-tokens", defaultValue = "256") int prefillChunkTokens,
                           @ConfigProperty(name = "splitstream.kv-chunk-tokens", defaultValue = "64") int kvChunkTokens,
                           @ConfigProperty(name = "splitstream.max-queued-tokens", defaultValue = "65536") int maxQueuedTokens,
-                          @ConfigProperty(name = "splitstream.kv-push-timeout", defaultValue = "600s") Duration kvPushTimeout) {
+                          @ConfigProperty(name = "splitstream.kv-push-timeout", defaultValue = "600s") Duration kvPushTimeout,
+                          PrefillMetrics metrics) {
+        this.metrics = metrics;
         this.modelPath = modelPath;
         this.settings = new PrefillSettings(threads.orElse(Runtime.getRuntime().availableProcessors()), kvTokens,
                 prefillChunkTokens, kvChunkTokens, maxQueuedTokens, kvPushTimeout);
@@ -48,6 +51,7 @@ public class PrefillRuntime {
                     return;
                 }
                 engine = e;
+                metrics.bind(e);
                 LOG.infof("prefill model %s loaded in %.0f ms (%d threads, %d KV tokens, prefill chunk %d, KV chunk %d)",
                         modelPath, (System.nanoTime() - t0) / 1e6, settings.threads(), settings.kvTokens(),
                         settings.prefillChunkTokens(), settings.kvChunkTokens());
