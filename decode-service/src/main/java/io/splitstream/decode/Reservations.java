@@ -104,16 +104,9 @@ public final class Reservations {
      * @throws io.grpc.StatusRuntimeException FAILED_PRECONDITION when unknown, expired or already pushed
      */
     public Reservation beginPush(String transferId) {
-        Reservation r = transferId == null ? null : byId.get(transferId);
-        if (r == null) {
-            throw Status.FAILED_PRECONDITION.withDescription("unknown or expired reservation '" + transferId + "'")
-                    .asRuntimeException();
-        }
+        Reservation r = lookup(transferId);
         synchronized (r) {
-            if (r.released) {
-                throw Status.FAILED_PRECONDITION.withDescription("unknown or expired reservation '" + transferId + "'")
-                        .asRuntimeException();
-            }
+            checkLive(r);
             if (r.state != State.RESERVED) {
                 throw Status.FAILED_PRECONDITION.withDescription("reservation '" + transferId + "' is already "
                         + (r.state == State.PUSHING ? "receiving a push" : "filled")).asRuntimeException();
@@ -123,23 +116,45 @@ public final class Reservations {
         return r;
     }
 
+    private Reservation lookup(String transferId) {
+        Reservation r = transferId == null ? null : byId.get(transferId);
+        if (r == null) {
+            throw unknown(transferId);
+        }
+        return r;
+    }
+
+    /** Must hold the reservation's monitor. */
+    private static void checkLive(Reservation r) {
+        if (r.released) {
+            throw unknown(r.transferId);
+        }
+    }
+
+    /** Must hold the reservation's monitor. */
+    private static void checkNotExpiredDuringPush(Reservation r) {
+        if (r.released) {
+            throw Status.FAILED_PRECONDITION.withDescription("reservation '" + r.transferId + "' expired during the push")
+                    .asRuntimeException();
+        }
+    }
+
+    private static io.grpc.StatusRuntimeException unknown(String transferId) {
+        return Status.FAILED_PRECONDITION.withDescription("unknown or expired reservation '" + transferId + "'")
+                .asRuntimeException();
+    }
+
     /** Runs {@code work} on the reservation's sequence unless it was released meanwhile. */
     public void withSequence(Reservation r, Runnable work) {
         synchronized (r) {
-            if (r.released) {
-                throw Status.FAILED_PRECONDITION.withDescription("reservation '" + r.transferId + "' expired during the push")
-                        .asRuntimeException();
-            }
+            checkNotExpiredDuringPush(r);
             work.run();
         }
     }
 
     public void markFilled(Reservation r, int promptTokens) {
         synchronized (r) {
-            if (r.released) {
-                throw Status.FAILED_PRECONDITION.withDescription("reservation '" + r.transferId + "' expired during the push")
-                        .asRuntimeException();
-            }
+            checkNotExpiredDuringPush(r);
             r.state = State.FILLED;
             r.promptTokens = promptTokens;
             // The claim window starts now: a long prompt's push must not eat the time Generate has to arrive.
@@ -153,16 +168,9 @@ public final class Reservations {
      * @throws io.grpc.StatusRuntimeException FAILED_PRECONDITION when unknown, expired or not filled
      */
     public Reservation claim(String transferId) {
-        Reservation r = byId.get(transferId);
-        if (r == null) {
-            throw Status.FAILED_PRECONDITION.withDescription("unknown or expired reservation '" + transferId + "'")
-                    .asRuntimeException();
-        }
+        Reservation r = lookup(transferId);
         synchronized (r) {
-            if (r.released) {
-                throw Status.FAILED_PRECONDITION.withDescription("unknown or expired reservation '" + transferId + "'")
-                        .asRuntimeException();
-            }
+            checkLive(r);
             if (r.state != State.FILLED) {
                 throw Status.FAILED_PRECONDITION.withDescription("reservation '" + transferId + "' has no complete KV push yet")
                         .asRuntimeException();
