@@ -134,7 +134,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
         for (Active a : waiting) {
             a.listener.onFinish(new GenerationListener.Finish(FinishReason.CANCELLED, "", a.request.prompt().length, 0,
-                    a.timings(System.nanoTime()), null));
+                    a.timings(System.nanoTime()), null, a.steps));
         }
     }
 
@@ -149,7 +149,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                     queuedPromptTokens.addAndGet(-a.request.prompt().length);
                 }
                 a.listener.onFinish(new GenerationListener.Finish(FinishReason.CANCELLED, "", a.request.prompt().length, 0,
-                        a.timings(System.nanoTime()), null));
+                        a.timings(System.nanoTime()), null, a.steps));
             }
         }
         for (Active a : new ArrayList<>(running)) {
@@ -198,7 +198,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             queuedPromptTokens.addAndGet(-a.request.prompt().length);
         }
         a.listener.onFinish(new GenerationListener.Finish(FinishReason.ERROR, "", a.request.prompt().length, 0,
-                a.timings(System.nanoTime()), message));
+                a.timings(System.nanoTime()), message, a.steps));
     }
 
     private void step() {
@@ -211,6 +211,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             b.add(a.kvSequence, cache.length(a.kvSequence), a.lastToken, -1, true);
             logitOwners.add(a);
+            a.steps++;
         }
         List<int[]> prefillCounts = new ArrayList<>();
         for (Active a : running) {
@@ -220,6 +221,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             int take = Math.min(remaining, budget);
             budget -= take;
+            a.steps++;
             for (int i = 0; i < take; i++) {
                 int pos = a.prefilled + i;
                 boolean last = pos == a.request.prompt().length - 1;
@@ -281,7 +283,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
         String tail = reason == FinishReason.CANCELLED ? "" : a.stops.accept(a.decoder.flush()) + a.stops.flush();
         a.listener.onFinish(new GenerationListener.Finish(reason, tail, a.request.prompt().length, a.generated,
-                a.timings(System.nanoTime()), error));
+                a.timings(System.nanoTime()), error, a.steps));
     }
 
     @Override
@@ -306,6 +308,8 @@ public final class ContinuousBatcher implements AutoCloseable {
         int kvSequence;
         int prefilled;
         int generated;
+        /** Forward steps this sequence had rows in. */
+        int steps;
         int lastToken;
         long admittedNanos;
         long firstTokenNanos;

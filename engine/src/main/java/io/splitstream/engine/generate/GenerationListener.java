@@ -15,8 +15,9 @@ public interface GenerationListener {
     /**
      * @param trailingText text held back until the end (an incomplete character, a partial stop string)
      * @param error        null unless reason is ERROR
+     * @param steps        forward steps of the batcher this sequence had rows in (prompt chunks and decode steps)
      */
     record Finish(FinishReason reason, String trailingText, int promptTokens, int completionTokens, Timings timings,
-                  String error) {
+                  String error, int steps) {
     }
 }

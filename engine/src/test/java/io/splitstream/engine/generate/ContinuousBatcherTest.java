@@ -69,6 +69,9 @@ class ContinuousBatcherTest {
                     int[] expected = ((List<?>) prompts.get(i).get("generated_tokens")).stream().mapToInt(o -> ((Number) o).intValue()).toArray();
                     assertArrayEquals(expected, collectors.get(i).ids(), "prompt " + i);
                     assertEquals(prompts.get(i).get("generated_text"), collectors.get(i).text.toString());
+                    int promptTokens = m.tokenizer().encode((String) prompts.get(i).get("prompt"), true, false).length;
+                    // prompt chunks of at most 4 tokens (the last one also samples the first token), then one per token
+                    assertTrue(f.steps() >= (promptTokens + 3) / 4 + 63, "steps " + f.steps());
                 }
             }
             assertEquals(0, cache.usedBlocks(), "finished sequences free their blocks");
