@@ -1,17 +1,20 @@
 package io.splitstream.prefill;
 
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.opentelemetry.api.OpenTelemetry;
 import io.splitstream.proto.internal.v1.KvChunk;
 import io.splitstream.proto.internal.v1.KvHeader;
 import io.splitstream.proto.internal.v1.KvMessage;
 import io.splitstream.proto.internal.v1.KvPushReply;
 import io.splitstream.proto.internal.v1.KvTrailer;
 import io.splitstream.proto.internal.v1.KvTransferGrpc;
+import io.splitstream.service.TracingClientInterceptor;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -23,15 +26,22 @@ import java.util.concurrent.TimeUnit;
  * Pushes KV state over plain grpc-java (Netty, plaintext) channels, one cached channel per decode target.
  * Messages are queued and written only while the call {@linkplain ClientCallStreamObserver#isReady is ready}, the
  * rest on the transport's on-ready callback, so the transport's buffers stay bounded and the engine thread never
- * blocks. The queue itself holds at most one prompt's KV (the size of the cache it was exported from).
+ * blocks. The queue itself holds at most one prompt's KV (the size of the cache it was exported from). A push is a
+ * client span of the trace context current when it is opened.
  */
 public final class GrpcKvPusher implements KvPusher {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final Duration timeout;
+    private final TracingClientInterceptor tracing;
     private volatile boolean closed;
 
     public GrpcKvPusher(Duration timeout) {
+        this(timeout, OpenTelemetry.noop());
+    }
+
+    public GrpcKvPusher(Duration timeout, OpenTelemetry otel) {
         this.timeout = timeout;
+        this.tracing = new TracingClientInterceptor(otel);
     }
 
     @Override
@@ -43,7 +53,7 @@ public final class GrpcKvPusher implements KvPusher {
                 t -> NettyChannelBuilder.forTarget(t).usePlaintext().maxInboundMessageSize(16 << 20).build());
         GrpcSession session = new GrpcSession(target);
         session.enqueue(KvMessage.newBuilder().setHeader(header).build());
-        KvTransferGrpc.newStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).push(session);
+        KvTransferGrpc.newStub(ClientInterceptors.intercept(channel, tracing)).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).push(session);
         session.drain();
         return session;
     }

@@ -1,5 +1,6 @@
 package io.splitstream.prefill;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.splitstream.engine.kv.KvCache;
 import io.splitstream.engine.kv.KvPrecision;
 import io.splitstream.engine.model.Model;
@@ -25,16 +26,17 @@ public final class PrefillEngine implements AutoCloseable {
         this.scheduler = scheduler;
     }
 
-    /** Loads the model and starts the engine thread. */
-    public static PrefillEngine start(Path modelPath, PrefillSettings settings) throws IOException {
+    /** Loads the model and starts the engine thread; prompts and KV pushes are traced through {@code otel}. */
+    public static PrefillEngine start(Path modelPath, PrefillSettings settings, OpenTelemetry otel) throws IOException {
         Model model = Model.load(modelPath);
         ComputePool pool = null;
         GrpcKvPusher pusher = null;
         try {
             pool = new ComputePool(settings.threads());
             KvCache cache = model.newKvCache(KvPrecision.F32, settings.kvTokens());
-            pusher = new GrpcKvPusher(settings.kvPushTimeout());
-            PrefillScheduler scheduler = new PrefillScheduler(new Transformer(model, pool), cache, pusher, settings);
+            pusher = new GrpcKvPusher(settings.kvPushTimeout(), otel);
+            PrefillScheduler scheduler = new PrefillScheduler(new Transformer(model, pool), cache, pusher, settings,
+                    new PrefillTracing(otel));
             scheduler.start();
             return new PrefillEngine(model, pool, cache, pusher, scheduler);
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.splitstream.prefill;
 
+import io.opentelemetry.context.Context;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 import io.splitstream.proto.internal.v1.InstanceStatus;
@@ -23,8 +24,9 @@ public class PrefillGrpcService extends MutinyPrefillGrpc.PrefillImplBase {
 
     @Override
     public Uni<PrefillReply> prefill(PrefillRequest request) {
+        Context trace = Context.current(); // the server span, here and not inside the Uni (README, Traces)
         return Uni.createFrom().deferred(() -> {
-            CompletableFuture<PrefillReply> reply = runtime.engine().scheduler().submit(request);
+            CompletableFuture<PrefillReply> reply = runtime.engine().scheduler().submit(request, trace);
             // Cancelling the call (client gone) cancels the future; the scheduler then drops the job and its push.
             return Uni.createFrom().completionStage(reply).invoke(metrics::record)
                     .onCancellation().invoke(() -> reply.cancel(false));

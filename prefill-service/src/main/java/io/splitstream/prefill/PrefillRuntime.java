@@ -3,6 +3,7 @@ package io.splitstream.prefill;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.grpc.Status;
+import io.opentelemetry.api.OpenTelemetry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ public class PrefillRuntime {
     private volatile Throwable loadFailure;
     private volatile boolean shuttingDown;
     private final PrefillMetrics metrics;
+    private final OpenTelemetry otel;
 
     /**
      * Plain {@code @ConfigProperty} injection rather than a {@code @ConfigMapping}: Quarkus' build step would load a
@@ -34,8 +36,9 @@ public class PrefillRuntime {
                           @ConfigProperty(name = "splitstream.kv-chunk-tokens", defaultValue = "64") int kvChunkTokens,
                           @ConfigProperty(name = "splitstream.max-queued-tokens", defaultValue = "65536") int maxQueuedTokens,
                           @ConfigProperty(name = "splitstream.kv-push-timeout", defaultValue = "600s") Duration kvPushTimeout,
-                          PrefillMetrics metrics) {
+                          PrefillMetrics metrics, OpenTelemetry otel) {
         this.metrics = metrics;
+        this.otel = otel;
         this.modelPath = modelPath;
         this.settings = new PrefillSettings(threads.orElse(Runtime.getRuntime().availableProcessors()), kvTokens,
                 prefillChunkTokens, kvChunkTokens, maxQueuedTokens, kvPushTimeout);
@@ -45,7 +48,7 @@ public class PrefillRuntime {
         Thread loader = new Thread(() -> {
             try {
                 long t0 = System.nanoTime();
-                PrefillEngine e = PrefillEngine.start(Path.of(modelPath), settings);
+                PrefillEngine e = PrefillEngine.start(Path.of(modelPath), settings, otel);
                 if (shuttingDown) {
                     e.close();
                     return;

@@ -2,6 +2,9 @@ package io.splitstream.prefill;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.splitstream.engine.kv.KvCache;
 import io.splitstream.engine.kv.KvCacheFullException;
 import io.splitstream.engine.kv.KvChunk;
@@ -19,6 +22,7 @@ import io.splitstream.proto.internal.v1.PrefillRequest;
 import io.splitstream.proto.v1.SamplingParameters;
 import io.splitstream.service.KvWire;
 import io.splitstream.service.Protocol;
+import io.splitstream.service.TraceAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -38,6 +42,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * transfer of early layers overlaps the compute of later layers and later chunks. On a prompt's last chunk the first
  * token is sampled, the job's KV sequence is freed and the reply waits (asynchronously) for the decode instance's
  * acknowledgement.
+ *
+ * <p>Each prompt is traced ({@link PrefillTracing}): its queue wait, each chunk it had in a step, and its KV transfer,
+ * parented to the context it was submitted with.
  */
 public final class PrefillScheduler implements AutoCloseable {
     private final Model model;
@@ -46,6 +53,7 @@ public final class PrefillScheduler implements AutoCloseable {
     private final KvPusher pusher;
     private final PrefillSettings settings;
     private final ModelConfig config;
+    private final PrefillTracing tracing;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
@@ -63,6 +71,12 @@ public final class PrefillScheduler implements AutoCloseable {
     private volatile int maxSequencesPerStep;
 
     public PrefillScheduler(Transformer transformer, KvCache cache, KvPusher pusher, PrefillSettings settings) {
+        this(transformer, cache, pusher, settings, PrefillTracing.NONE);
+    }
+
+    PrefillScheduler(Transformer transformer, KvCache cache, KvPusher pusher, PrefillSettings settings,
+                     PrefillTracing tracing) {
+        this.tracing = tracing;
         this.model = transformer.model();
         this.transformer = transformer;
         this.cache = cache;
@@ -87,8 +101,23 @@ public final class PrefillScheduler implements AutoCloseable {
      * @throws StatusRuntimeException INVALID_ARGUMENT for a bad request, RESOURCE_EXHAUSTED when the queue is full
      */
     public CompletableFuture<PrefillReply> submit(PrefillRequest request) {
+        return submit(request, Context.current());
+    }
+
+    /** As {@link #submit(PrefillRequest)}, tracing the prompt as a child of {@code trace}. */
+    public CompletableFuture<PrefillReply> submit(PrefillRequest request, Context trace) {
         SamplingParams sampling = validate(request);
-        Job job = new Job(request, sampling);
+        Job job = new Job(request, sampling, tracing.admit(trace, request));
+        try {
+            enqueue(job);
+        } catch (StatusRuntimeException e) {
+            job.result.completeExceptionally(e); // ends its trace
+            throw e;
+        }
+        return job.result;
+    }
+
+    private void enqueue(Job job) {
         lock.lock();
         try {
             if (stopped) {
@@ -105,7 +134,6 @@ public final class PrefillScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return job.result;
     }
 
     private SamplingParams validate(PrefillRequest r) {
@@ -301,12 +329,16 @@ public final class PrefillScheduler implements AutoCloseable {
         }
         j.sequence = seq;
         j.startNanos = System.nanoTime();
+        j.trace.started();
         try {
             KvHeader header = KvHeader.newBuilder().setTransferId(j.request.getTransferId())
                     .setFingerprint(Protocol.fingerprint(model.fingerprint())).setPromptTokens(j.tokens.length)
                     .setLayers(config.layers()).setKvHeads(config.kvHeads()).setHeadDim(config.headDim())
                     .setEncoding(j.request.getEncoding()).build();
-            j.push = pusher.open(j.request.getDecodeTarget(), header);
+            // the push call is a child of the transfer span (the pusher starts it now, on this thread)
+            try (Scope ignored = j.trace.transferStarted(j.request.getDecodeTarget(), j.request.getEncoding()).makeCurrent()) {
+                j.push = pusher.open(j.request.getDecodeTarget(), header);
+            }
         } catch (RuntimeException e) {
             release(j);
             j.result.completeExceptionally(GrpcKvPusher.failure(j.request.getDecodeTarget(),
@@ -354,21 +386,20 @@ public final class PrefillScheduler implements AutoCloseable {
         }
         steps.incrementAndGet();
         maxSequencesPerStep = Math.max(maxSequencesPerStep, parts.size());
-        int kvChunk = settings.kvChunkTokens();
-        int headDim = config.headDim();
-        float[][] logits = transformer.forward(b.build(), cache, layer -> {
-            for (Part part : parts) {
-                Job j = part.job;
-                if (j.result.isDone()) {
-                    continue;
-                }
-                for (int from = part.from; from < part.from + part.count; from += kvChunk) {
-                    int n = Math.min(kvChunk, part.from + part.count - from);
-                    KvChunk chunk = cache.export(j.sequence, layer, from, n);
-                    j.push.send(KvWire.encode(chunk, j.request.getEncoding(), headDim));
-                }
-            }
-        });
+        List<Span> chunkSpans = new ArrayList<>(parts.size());
+        for (Part part : parts) {
+            chunkSpans.add(part.job.trace.chunk(part.from, part.count, part.from + part.count == part.job.tokens.length,
+                    parts.size(), config.layers()));
+        }
+        float[][] logits;
+        try {
+            logits = forward(b.build(), parts);
+        } catch (RuntimeException | Error e) {
+            chunkSpans.forEach(s -> TraceAttributes.fail(s, e));
+            throw e;
+        } finally {
+            chunkSpans.forEach(Span::end);
+        }
         long now = System.nanoTime();
         for (int p = 0; p < parts.size(); p++) {
             Part part = parts.get(p);
@@ -386,6 +417,25 @@ public final class PrefillScheduler implements AutoCloseable {
             }
         }
         activeCount = active.size();
+    }
+
+    /** The step's forward pass; after each layer, the layer's new KV of every part goes to its push. */
+    private float[][] forward(Batch batch, List<Part> parts) {
+        int kvChunk = settings.kvChunkTokens();
+        int headDim = config.headDim();
+        return transformer.forward(batch, cache, layer -> {
+            for (Part part : parts) {
+                Job j = part.job;
+                if (j.result.isDone()) {
+                    continue;
+                }
+                for (int from = part.from; from < part.from + part.count; from += kvChunk) {
+                    int n = Math.min(kvChunk, part.from + part.count - from);
+                    KvChunk chunk = cache.export(j.sequence, layer, from, n);
+                    j.push.send(KvWire.encode(chunk, j.request.getEncoding(), headDim));
+                }
+            }
+        });
     }
 
     private void finish(Job j, float[] logits, long computeEnd) {
@@ -497,14 +547,17 @@ public final class PrefillScheduler implements AutoCloseable {
         final int[] tokens;
         final long submitNanos = System.nanoTime();
         final CompletableFuture<PrefillReply> result = new CompletableFuture<>();
+        final PrefillTracing.Prompt trace;
         long startNanos;
         int sequence = -1;
         int computed;
         KvPusher.Session push;
 
-        Job(PrefillRequest request, SamplingParams sampling) {
+        Job(PrefillRequest request, SamplingParams sampling, PrefillTracing.Prompt trace) {
             this.request = request;
             this.sampling = sampling;
+            this.trace = trace;
+            result.whenComplete(trace::finished); // every path (reply, failure, cancel) ends its spans
             this.tokens = request.getPromptTokensList().stream().mapToInt(Integer::intValue).toArray();
         }
     }
