@@ -2,6 +2,7 @@ package io.splitstream.decode;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.BackPressureStrategy;
 import io.splitstream.engine.generate.ContinuousBatcher;
@@ -47,11 +48,13 @@ public final class DecodeEngine implements AutoCloseable {
     private final Supplier<String> instanceAddress;
     private final AtomicLong cancelledStreams = new AtomicLong();
     private final DecodeMetrics metrics;
+    private final DecodeTracing tracing;
 
     private DecodeEngine(DecodeSettings settings, Model model, ComputePool pool, Supplier<String> instanceAddress,
-                         DecodeMetrics metrics) {
+                         DecodeMetrics metrics, DecodeTracing tracing) {
         this.settings = settings;
         this.metrics = metrics;
+        this.tracing = tracing;
         this.model = model;
         this.pool = pool;
         this.instanceAddress = instanceAddress;
@@ -63,17 +66,17 @@ public final class DecodeEngine implements AutoCloseable {
 
     /** Loads the model and starts the batcher thread. */
     public static DecodeEngine start(DecodeSettings settings, Supplier<String> instanceAddress) throws IOException {
-        return start(settings, instanceAddress, DecodeMetrics.NONE);
+        return start(settings, instanceAddress, DecodeMetrics.NONE, DecodeTracing.NONE);
     }
 
-    /** Loads the model and starts the batcher thread, reporting to {@code metrics}. */
-    public static DecodeEngine start(DecodeSettings settings, Supplier<String> instanceAddress, DecodeMetrics metrics)
-            throws IOException {
+    /** Loads the model and starts the batcher thread, reporting to {@code metrics} and tracing through {@code tracing}. */
+    public static DecodeEngine start(DecodeSettings settings, Supplier<String> instanceAddress, DecodeMetrics metrics,
+                                     DecodeTracing tracing) throws IOException {
         Model model = Model.load(settings.model());
         ComputePool pool = null;
         try {
             pool = new ComputePool(settings.threads());
-            return new DecodeEngine(settings, model, pool, instanceAddress, metrics);
+            return new DecodeEngine(settings, model, pool, instanceAddress, metrics, tracing);
         } catch (RuntimeException | Error e) {
             if (pool != null) {
                 pool.close();
@@ -183,8 +186,14 @@ public final class DecodeEngine implements AutoCloseable {
      * subscription cancels the generation, which frees its KV blocks at the batcher's next step.
      */
     public Multi<GenerateChunk> generate(DecodeRequest r) {
+        return generate(r, Context.current());
+    }
+
+    /** As {@link #generate(DecodeRequest)}, with the request's decode span a child of {@code trace}. */
+    public Multi<GenerateChunk> generate(DecodeRequest r, Context trace) {
         return Multi.createFrom().<GenerateChunk>emitter(emitter -> {
             long started = System.nanoTime();
+            DecodeTracing.Generation span = tracing.start(trace, r);
             GenerationRequest request;
             Reservations.Reservation claimed = null;
             try {
@@ -205,6 +214,7 @@ public final class DecodeEngine implements AutoCloseable {
                     cache.release(claimed.sequence());
                 }
                 metrics.rejected(System.nanoTime() - started);
+                span.failed(e);
                 emitter.fail(toStatus(e));
                 return;
             }
@@ -226,6 +236,7 @@ public final class DecodeEngine implements AutoCloseable {
                     if (counted.compareAndSet(false, true)) {
                         metrics.finished(f, System.nanoTime() - started);
                     }
+                    span.finished(f);
                     if (f.reason() == FinishReason.ERROR) {
                         String message = f.error() == null ? "generation failed" : f.error();
                         Status status = message.contains("KV cache") ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
@@ -255,6 +266,7 @@ public final class DecodeEngine implements AutoCloseable {
                 if (counted.compareAndSet(false, true)) {
                     metrics.rejected(System.nanoTime() - started);
                 }
+                span.failed(e);
                 emitter.fail(toStatus(e));
                 return;
             }
@@ -264,6 +276,7 @@ public final class DecodeEngine implements AutoCloseable {
                         metrics.cancelled(System.nanoTime() - started);
                     }
                     cancelledStreams.incrementAndGet();
+                    span.cancelled();
                     handle.cancel();
                 }
             });

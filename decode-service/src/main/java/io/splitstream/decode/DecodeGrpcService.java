@@ -1,5 +1,6 @@
 package io.splitstream.decode;
 
+import io.opentelemetry.context.Context;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -30,7 +31,8 @@ public class DecodeGrpcService extends MutinyDecodeGrpc.DecodeImplBase {
 
     @Override
     public Multi<GenerateChunk> generate(DecodeRequest request) {
-        return Multi.createFrom().deferred(() -> holder.engine().generate(request))
+        Context trace = Context.current(); // the server span, here and not inside the Multi (README, Traces)
+        return Multi.createFrom().deferred(() -> holder.engine().generate(request, trace))
                 .onFailure().transform(GrpcErrors::toStatus);
     }
 

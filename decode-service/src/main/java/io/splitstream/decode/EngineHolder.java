@@ -1,6 +1,7 @@
 package io.splitstream.decode;
 
 import io.grpc.Status;
+import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -29,10 +30,12 @@ public class EngineHolder {
     private volatile String address;
 
     private final DecodeMetricsBinder metrics;
+    private final DecodeTracing tracing;
 
-    EngineHolder(DecodeConfig config, DecodeMetricsBinder metrics) {
+    EngineHolder(DecodeConfig config, DecodeMetricsBinder metrics, OpenTelemetry otel) {
         this.config = config;
         this.metrics = metrics;
+        this.tracing = new DecodeTracing(otel);
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -40,7 +43,7 @@ public class EngineHolder {
         Thread.ofPlatform().name("splitstream-model-loader").daemon().start(() -> {
             long t0 = System.nanoTime();
             try {
-                DecodeEngine e = DecodeEngine.start(settings, this::instanceAddress, metrics);
+                DecodeEngine e = DecodeEngine.start(settings, this::instanceAddress, metrics, tracing);
                 metrics.bind(e);
                 LOG.infof("Loaded %s in %.0f ms: %d KV blocks of %d tokens (%s), %d threads, context %d", settings.model(),
                         (System.nanoTime() - t0) / 1e6, e.cache().totalBlocks(), e.cache().blockTokens(),
