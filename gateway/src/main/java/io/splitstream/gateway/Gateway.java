@@ -1,6 +1,7 @@
 package io.splitstream.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
@@ -37,7 +38,7 @@ public class Gateway {
             @ConfigProperty(name = "splitstream.status-interval", defaultValue = "200ms") Duration statusInterval,
             @ConfigProperty(name = "splitstream.kv-encoding", defaultValue = "f32") String kvEncoding,
             @ConfigProperty(name = "splitstream.chat-template") Optional<String> chatTemplateFile,
-            MeterRegistry registry) {
+            MeterRegistry registry, OpenTelemetry otel) {
         ModelInfo m = ModelInfo.load(Path.of(modelPath));
         if (chatTemplateFile.isPresent()) {
             try {
@@ -52,10 +53,10 @@ public class Gateway {
                 GatewayConfig.instances("splitstream.decode.instances", decode.orElse("")),
                 GatewayConfig.Mode.parse(mode), maxPromptTokens, maxOutputTokens, defaultMaxTokens, statusInterval,
                 GatewayConfig.kvEncoding(kvEncoding));
-        this.client = new GrpcMeshClient();
+        this.client = new GrpcMeshClient(otel);
         this.pool = new InstancePool(config, client);
         this.service = new GenerationService(new RequestValidator(model, config), pool, client, config,
-                new GatewayMetrics(registry));
+                new GatewayMetrics(registry), new GatewayTracing(otel));
         this.openAi = new OpenAiRequests(model);
     }
 

@@ -3,6 +3,9 @@ package io.splitstream.gateway;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.splitstream.proto.internal.v1.DecodeRequest;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
@@ -28,6 +32,9 @@ import org.jboss.logging.Logger;
  *
  * <p>Errors from instances keep their status code; the message names the instance. Cancelling the returned Multi
  * cancels the downstream calls (and so frees the decode instance's KV).
+ *
+ * <p>Each generation is traced ({@link GatewayTracing}) as a child of the context current when it is called; the
+ * calls to instances are children of that span.
  */
 public final class GenerationService {
     private static final Logger LOG = Logger.getLogger(GenerationService.class);
@@ -37,14 +44,16 @@ public final class GenerationService {
     private final MeshClient client;
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
+    private final GatewayTracing tracing;
 
     public GenerationService(RequestValidator validator, InstancePool pool, MeshClient client, GatewayConfig config) {
-        this(validator, pool, client, config, GatewayMetrics.none());
+        this(validator, pool, client, config, GatewayMetrics.none(), GatewayTracing.none());
     }
 
     public GenerationService(RequestValidator validator, InstancePool pool, MeshClient client, GatewayConfig config,
-            GatewayMetrics metrics) {
+            GatewayMetrics metrics, GatewayTracing tracing) {
         this.metrics = metrics;
+        this.tracing = tracing;
         this.validator = validator;
         this.pool = pool;
         this.client = client;
@@ -60,24 +69,41 @@ public final class GenerationService {
      */
     public Multi<GenerateChunk> generate(GenerateRequest request, Deadline deadline) {
         long arrival = System.nanoTime();
+        Context caller = Context.current(); // here: the stream is subscribed on another thread
         return Multi.createFrom().deferred(() -> {
             ValidatedRequest v = validator.validate(request);
-            return generate(v, deadline, arrival);
+            return generate(v, deadline, arrival, caller);
         });
     }
 
     /** Generates a request that already passed validation (the HTTP API validates first to answer 400 early). */
     public Multi<GenerateChunk> generate(ValidatedRequest v, Deadline deadline, long arrivalNanos) {
-        Uni<Void> ready = Router.decodeCandidates(pool.decode()).isEmpty()
-                ? pool.refresh() // none known healthy: maybe not polled yet, ask once now
-                : Uni.createFrom().voidItem();
-        AtomicReference<GatewayConfig.Mode> mode = new AtomicReference<>(v.mode());
-        return metrics.observe(ready.onItem().transformToMulti(x -> route(v, deadline, arrivalNanos, mode)),
-                () -> GatewayMetrics.mode(mode.get()), arrivalNanos);
+        return generate(v, deadline, arrivalNanos, Context.current());
+    }
+
+    private Multi<GenerateChunk> generate(ValidatedRequest v, Deadline deadline, long arrivalNanos, Context caller) {
+        return Multi.createFrom().deferred(() -> {
+            Span span = tracing.start(caller, v);
+            Context trace = caller.with(span);
+            Uni<Void> ready = Router.decodeCandidates(pool.decode()).isEmpty()
+                    ? pool.refresh() // none known healthy: maybe not polled yet, ask once now
+                    : Uni.createFrom().voidItem();
+            AtomicReference<GatewayConfig.Mode> mode = new AtomicReference<>(v.mode());
+            Supplier<String> modeName = () -> GatewayMetrics.mode(mode.get());
+            Multi<GenerateChunk> stream = ready.onItem().transformToMulti(x -> route(v, deadline, arrivalNanos, mode, trace));
+            return metrics.observe(tracing.observe(stream, span, modeName), modeName, arrivalNanos);
+        });
+    }
+
+    /** Calls the mesh client with {@code trace} current: it parents its calls to the context current when called. */
+    private static <T> T traced(Context trace, Supplier<T> call) {
+        try (Scope ignored = trace.makeCurrent()) {
+            return call.get();
+        }
     }
 
     private Multi<GenerateChunk> route(ValidatedRequest v, Deadline deadline, long arrival,
-            AtomicReference<GatewayConfig.Mode> effectiveMode) {
+            AtomicReference<GatewayConfig.Mode> effectiveMode, Context trace) {
         List<Instance> decodes = Router.decodeCandidates(pool.decode());
         if (decodes.isEmpty()) {
             String why = pool.decode().isEmpty() ? "none configured"
@@ -92,8 +118,8 @@ public final class GenerationService {
             LOG.infof("request %s: no healthy prefill instance, running colocated on a decode instance", v.requestId());
         }
         return mode == GatewayConfig.Mode.SPLIT
-                ? split(v, prefill.orElseThrow(), decodes, deadline, arrival)
-                : colocated(v, decodes, 0, deadline, arrival);
+                ? split(v, prefill.orElseThrow(), decodes, deadline, arrival, trace)
+                : colocated(v, decodes, 0, deadline, arrival, trace);
     }
 
     private DecodeRequest.Builder decodeRequest(ValidatedRequest v) {
@@ -104,24 +130,24 @@ public final class GenerationService {
     }
 
     private Multi<GenerateChunk> colocated(ValidatedRequest v, List<Instance> decodes, int index, Deadline deadline,
-            long arrival) {
+            long arrival, Context trace) {
         Instance decode = decodes.get(index);
         decode.addPending(0, decode.blocksFor((long) v.promptTokens().length + v.maxTokens()));
         AtomicBoolean relayed = new AtomicBoolean();
-        Multi<GenerateChunk> stream = relay(client.generate(decode, decodeRequest(v).build(), deadline), v, decode, null,
-                null, arrival)
+        Multi<GenerateChunk> stream = relay(traced(trace, () -> client.generate(decode, decodeRequest(v).build(), deadline)),
+                v, decode, null, null, arrival)
                 .onItem().invoke(c -> relayed.set(true));
         return stream.onFailure(t -> !relayed.get() && index + 1 < decodes.size() && retryable(t))
                 .recoverWithMulti(t -> {
                     LOG.debugf("request %s: %s refused (%s), trying the next", v.requestId(), decode.describe(), t.getMessage());
-                    return colocated(v, decodes, index + 1, deadline, arrival);
+                    return colocated(v, decodes, index + 1, deadline, arrival, trace);
                 });
     }
 
     private Multi<GenerateChunk> split(ValidatedRequest v, Instance prefill, List<Instance> decodes, Deadline deadline,
-            long arrival) {
+            long arrival, Context trace) {
         long tokens = (long) v.promptTokens().length + v.maxTokens();
-        return reserve(v, decodes, 0, tokens, deadline, false).onItem().transformToMulti(reserved -> {
+        return reserve(v, decodes, 0, tokens, deadline, false, trace).onItem().transformToMulti(reserved -> {
             Instance decode = reserved.decode();
             PrefillRequest pr = PrefillRequest.newBuilder().setRequestId(v.requestId())
                     .addAllPromptTokens(Arrays.stream(v.promptTokens()).boxed().toList())
@@ -129,13 +155,13 @@ public final class GenerationService {
                     .setEncoding(config.kvEncoding()).build();
             prefill.addPending(v.promptTokens().length, 0);
             prefill.started();
-            Uni<PrefillReply> prefilled = Uni.createFrom().deferred(() -> client.prefill(prefill, pr, deadline))
+            Uni<PrefillReply> prefilled = Uni.createFrom().deferred(() -> traced(trace, () -> client.prefill(prefill, pr, deadline)))
                     .onFailure().transform(t -> named(prefill, t))
                     .onTermination().invoke(prefill::finished);
             return prefilled.onItem().transformToMulti(reply -> {
                 DecodeRequest dr = decodeRequest(v).setTransferId(reserved.transferId()).setFirstToken(reply.getFirstToken())
                         .build();
-                return relay(client.generate(decode, dr, deadline), v, decode, prefill, reply, arrival);
+                return relay(traced(trace, () -> client.generate(decode, dr, deadline)), v, decode, prefill, reply, arrival);
             });
         });
     }
@@ -145,14 +171,14 @@ public final class GenerationService {
 
     /** Reserve on the decode instances in order, moving on when one is full or unreachable. */
     private Uni<Reserved> reserve(ValidatedRequest v, List<Instance> decodes, int index, long tokens, Deadline deadline,
-            boolean sawFull) {
+            boolean sawFull, Context trace) {
         if (index == decodes.size()) {
             return Uni.createFrom().failure(Status.RESOURCE_EXHAUSTED
                     .withDescription("no decode instance has KV room for " + tokens + " tokens").asRuntimeException());
         }
         Instance decode = decodes.get(index);
         ReserveRequest request = ReserveRequest.newBuilder().setRequestId(v.requestId()).setTokens((int) tokens).build();
-        return Uni.createFrom().deferred(() -> client.reserve(decode, request, deadline))
+        return Uni.createFrom().deferred(() -> traced(trace, () -> client.reserve(decode, request, deadline)))
                 .onFailure().transform(t -> named(decode, t))
                 .onItem().transform(r -> {
                     decode.addPending(0, decode.blocksFor(tokens));
@@ -163,7 +189,7 @@ public final class GenerationService {
                     if (index + 1 == decodes.size() && !full && !sawFull) {
                         return Uni.createFrom().failure(t);
                     }
-                    return reserve(v, decodes, index + 1, tokens, deadline, sawFull || full);
+                    return reserve(v, decodes, index + 1, tokens, deadline, sawFull || full, trace);
                 });
     }
 

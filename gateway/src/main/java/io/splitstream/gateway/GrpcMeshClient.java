@@ -1,10 +1,18 @@
 package io.splitstream.gateway;
 
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.context.Context;
 import io.splitstream.proto.internal.v1.DecodeGrpc;
 import io.splitstream.proto.internal.v1.PrefillGrpc;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -20,26 +28,47 @@ import io.splitstream.proto.internal.v1.ReserveReply;
 import io.splitstream.proto.internal.v1.ReserveRequest;
 import io.splitstream.proto.internal.v1.StatusRequest;
 import io.splitstream.proto.v1.GenerateChunk;
+import io.splitstream.service.TracingClientInterceptor;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-/** Mutiny stubs over one plaintext grpc-java (Netty) channel per instance address. */
+/**
+ * Mutiny stubs over one plaintext grpc-java (Netty) channel per instance address. Calls are client spans of the
+ * context current when their method is called ({@link TracingClientInterceptor}).
+ */
 public final class GrpcMeshClient implements MeshClient {
-    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    /**
+     * Parent of status polls (every instance, every status interval): sampled out, so the poll's client span and,
+     * through parent-based sampling, the instance's server span record nothing.
+     */
+    private static final Context UNSAMPLED = Context.root().with(Span.wrap(SpanContext.create(
+            "5b8aa5a2d2c872e8321cf37308d69df2", "051581bf3cb55c13", TraceFlags.getDefault(), TraceState.getDefault())));
 
-    private ManagedChannel channel(Instance instance) {
-        return channels.computeIfAbsent(instance.address(), a -> NettyChannelBuilder.forTarget(a).usePlaintext()
-                .maxInboundMessageSize(64 << 20).keepAliveTime(30, TimeUnit.SECONDS).build());
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final TracingClientInterceptor tracing;
+
+    /** Without tracing. */
+    public GrpcMeshClient() {
+        this(OpenTelemetry.noop());
     }
 
-    private MutinyDecodeGrpc.MutinyDecodeStub decode(Instance i, Deadline d) {
-        MutinyDecodeGrpc.MutinyDecodeStub stub = MutinyDecodeGrpc.newMutinyStub(channel(i));
+    public GrpcMeshClient(OpenTelemetry otel) {
+        this.tracing = new TracingClientInterceptor(otel);
+    }
+
+    private Channel channel(Instance instance) {
+        return ClientInterceptors.intercept(channels.computeIfAbsent(instance.address(), a -> NettyChannelBuilder.forTarget(a)
+                .usePlaintext().maxInboundMessageSize(64 << 20).keepAliveTime(30, TimeUnit.SECONDS).build()), tracing);
+    }
+
+    private MutinyDecodeGrpc.MutinyDecodeStub decode(Instance i, Deadline d, Context trace) {
+        MutinyDecodeGrpc.MutinyDecodeStub stub = TracingClientInterceptor.withParent(MutinyDecodeGrpc.newMutinyStub(channel(i)), trace);
         return d == null ? stub : stub.withDeadline(d);
     }
 
-    private MutinyPrefillGrpc.MutinyPrefillStub prefill(Instance i, Deadline d) {
-        MutinyPrefillGrpc.MutinyPrefillStub stub = MutinyPrefillGrpc.newMutinyStub(channel(i));
+    private MutinyPrefillGrpc.MutinyPrefillStub prefill(Instance i, Deadline d, Context trace) {
+        MutinyPrefillGrpc.MutinyPrefillStub stub = TracingClientInterceptor.withParent(MutinyPrefillGrpc.newMutinyStub(channel(i)), trace);
         return d == null ? stub : stub.withDeadline(d);
     }
 
@@ -47,13 +76,13 @@ public final class GrpcMeshClient implements MeshClient {
     public Uni<InstanceStatus> status(Instance instance, Deadline deadline) {
         StatusRequest request = StatusRequest.getDefaultInstance();
         return instance.role() == Instance.Role.PREFILL
-                ? prefill(instance, deadline).status(request)
-                : decode(instance, deadline).status(request);
+                ? prefill(instance, deadline, UNSAMPLED).status(request)
+                : decode(instance, deadline, UNSAMPLED).status(request);
     }
 
     @Override
     public Uni<ReserveReply> reserve(Instance decode, ReserveRequest request, Deadline deadline) {
-        return decode(decode, deadline).reserve(request);
+        return decode(decode, deadline, Context.current()).reserve(request);
     }
 
     /*
@@ -63,7 +92,7 @@ public final class GrpcMeshClient implements MeshClient {
 
     @Override
     public Uni<PrefillReply> prefill(Instance prefill, PrefillRequest request, Deadline deadline) {
-        PrefillGrpc.PrefillStub stub = PrefillGrpc.newStub(channel(prefill));
+        PrefillGrpc.PrefillStub stub = TracingClientInterceptor.withParent(PrefillGrpc.newStub(channel(prefill)), Context.current());
         PrefillGrpc.PrefillStub s = deadline == null ? stub : stub.withDeadline(deadline);
         return Uni.createFrom().emitter(emitter -> {
             AtomicBoolean done = new AtomicBoolean();
@@ -100,7 +129,7 @@ public final class GrpcMeshClient implements MeshClient {
 
     @Override
     public Multi<GenerateChunk> generate(Instance decode, DecodeRequest request, Deadline deadline) {
-        DecodeGrpc.DecodeStub stub = DecodeGrpc.newStub(channel(decode));
+        DecodeGrpc.DecodeStub stub = TracingClientInterceptor.withParent(DecodeGrpc.newStub(channel(decode)), Context.current());
         DecodeGrpc.DecodeStub s = deadline == null ? stub : stub.withDeadline(deadline);
         return Multi.createFrom().emitter(emitter -> {
             AtomicBoolean done = new AtomicBoolean();

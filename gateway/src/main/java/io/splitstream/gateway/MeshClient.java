@@ -11,7 +11,10 @@ import io.splitstream.proto.internal.v1.ReserveReply;
 import io.splitstream.proto.internal.v1.ReserveRequest;
 import io.splitstream.proto.v1.GenerateChunk;
 
-/** Calls to prefill and decode instances. A null deadline means none. Cancelling a Multi cancels the call. */
+/**
+ * Calls to prefill and decode instances. A null deadline means none. Cancelling a Multi cancels the call. A call is
+ * traced as a child of the OpenTelemetry context current when its method is called (not when it is subscribed).
+ */
 public interface MeshClient extends AutoCloseable {
     Uni<InstanceStatus> status(Instance instance, Deadline deadline);
 
