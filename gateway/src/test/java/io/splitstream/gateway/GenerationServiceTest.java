@@ -7,8 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.splitstream.proto.internal.v1.DecodeRequest;
 import io.splitstream.proto.internal.v1.InstanceStatus;
 import io.splitstream.proto.internal.v1.PrefillReply;
@@ -21,6 +30,7 @@ import io.splitstream.proto.v1.GenerateChunk;
 import io.splitstream.proto.v1.GenerateRequest;
 import io.splitstream.proto.v1.Timings;
 import io.splitstream.proto.v1.Usage;
+import io.splitstream.service.TraceAttributes;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +50,8 @@ class GenerationServiceTest {
         final Map<String, Status> reserveFails = new HashMap<>();
         final Map<String, Status> generateFails = new HashMap<>();
         final List<String> calls = new CopyOnWriteArrayList<>();
+        /** The span current at each reserve, prefill and generate call (their trace parent). */
+        final List<String> parents = new CopyOnWriteArrayList<>();
         final AtomicBoolean decodeCancelled = new AtomicBoolean();
         volatile boolean endless;
         volatile Deadline lastDeadline;
@@ -54,6 +66,7 @@ class GenerationServiceTest {
         @Override
         public Uni<ReserveReply> reserve(Instance decode, ReserveRequest r, Deadline d) {
             calls.add("reserve " + decode.address() + " " + r.getTokens());
+            parents.add(Span.current().getSpanContext().getSpanId());
             Status fail = reserveFails.get(decode.address());
             return fail != null ? Uni.createFrom().failure(fail.asRuntimeException())
                     : Uni.createFrom().item(ReserveReply.newBuilder().setTransferId("t-" + decode.address()).build());
@@ -62,6 +75,7 @@ class GenerationServiceTest {
         @Override
         public Uni<PrefillReply> prefill(Instance p, PrefillRequest r, Deadline d) {
             lastDeadline = d;
+            parents.add(Span.current().getSpanContext().getSpanId());
             calls.add("prefill " + p.address() + " -> " + r.getDecodeTarget() + " " + r.getTransferId() + " " + r.getEncoding());
             return Uni.createFrom().item(PrefillReply.newBuilder().setFirstToken(42).setQueueMs(3).setPrefillMs(10)
                     .setKvTransferMs(4).setKvBytes(1234).setKvTransferHiddenFraction(0.75).build());
@@ -69,6 +83,7 @@ class GenerationServiceTest {
 
         @Override
         public Multi<GenerateChunk> generate(Instance decode, DecodeRequest r, Deadline d) {
+            parents.add(Span.current().getSpanContext().getSpanId());
             calls.add("generate " + decode.address() + " transfer=" + r.getTransferId() + " first=" + r.getFirstToken()
                     + " prompt=" + r.getPromptTokensCount() + " max=" + r.getMaxTokens());
             Status fail = generateFails.get(decode.address());
@@ -96,10 +111,54 @@ class GenerationServiceTest {
     }
 
     private GenerationService service(Script script, GatewayConfig.Mode mode, List<String> prefill, List<String> decode) {
+        return service(script, mode, prefill, decode, GatewayTracing.none());
+    }
+
+    private GenerationService service(Script script, GatewayConfig.Mode mode, List<String> prefill, List<String> decode,
+            GatewayTracing tracing) {
         GatewayConfig config = TestModel.config(mode, prefill, decode);
         InstancePool pool = new InstancePool(config, script);
         pool.refresh().await().atMost(Duration.ofSeconds(5));
-        return new GenerationService(new RequestValidator(TestModel.model(), config), pool, script, config);
+        return new GenerationService(new RequestValidator(TestModel.model(), config), pool, script, config,
+                GatewayMetrics.none(), tracing);
+    }
+
+    @Test
+    void eachGenerationIsASpanUnderTheCallersParentOfEveryInstanceCall() {
+        InMemorySpanExporter exporter = InMemorySpanExporter.create();
+        try (OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider.builder()
+                .addSpanProcessor(SimpleSpanProcessor.create(exporter)).build()).build()) {
+            Script script = new Script();
+            script.status.put("p1:1", InstanceStatus.newBuilder().setReady(true).build());
+            script.status.put("d1:1", decodeStatus(50));
+            script.status.put("d2:1", decodeStatus(40));
+            script.generateFails.put("d2:1", Status.INTERNAL.withDescription("boom"));
+            GenerationService s = service(script, GatewayConfig.Mode.SPLIT, List.of("p1:1"), List.of("d1:1"),
+                    new GatewayTracing(otel));
+            Span caller = otel.getTracer("test").spanBuilder("server").startSpan();
+            Multi<GenerateChunk> stream;
+            try (Scope ignored = caller.makeCurrent()) { // the API's server span, current where the request arrives
+                stream = s.generate(REQUEST, null);
+            }
+            stream.runSubscriptionOn(Infrastructure.getDefaultWorkerPool()).collect().asList().await().atMost(Duration.ofSeconds(5));
+
+            SpanData span = exporter.getFinishedSpanItems().getFirst();
+            assertEquals(TraceAttributes.GATEWAY_GENERATE, span.getName());
+            assertEquals(caller.getSpanContext().getSpanId(), span.getParentSpanId());
+            assertEquals("split", span.getAttributes().get(TraceAttributes.MODE));
+            assertEquals("stop", span.getAttributes().get(TraceAttributes.OUTCOME));
+            assertEquals(2L, span.getAttributes().get(TraceAttributes.COMPLETION_TOKENS));
+            assertEquals(List.of(span.getSpanId(), span.getSpanId(), span.getSpanId()), script.parents);
+
+            exporter.reset();
+            GenerationService failing = service(script, GatewayConfig.Mode.COLOCATED, List.of(), List.of("d2:1"),
+                    new GatewayTracing(otel));
+            failure(failing, REQUEST);
+            SpanData failed = exporter.getFinishedSpanItems().getFirst();
+            assertEquals(StatusCode.ERROR, failed.getStatus().getStatusCode());
+            assertEquals("colocated", failed.getAttributes().get(TraceAttributes.MODE));
+            assertEquals("error", failed.getAttributes().get(TraceAttributes.OUTCOME));
+        }
     }
 
     private static final GenerateRequest REQUEST = GenerateRequest.newBuilder().setPrompt("Once upon a time").setMaxTokens(10)
