@@ -180,10 +180,13 @@ public final class KernelBench {
     }
 
     private static String fmtTime(double us, double errUs) {
-        if (us >= 1000) {
-            return String.format(Locale.ROOT, "%.2f +- %.2f ms", us / 1e3, Double.isNaN(errUs) ? 0 : errUs / 1e3);
-        }
-        return String.format(Locale.ROOT, "%.1f +- %.1f us", us, Double.isNaN(errUs) ? 0 : errUs);
+        boolean ms = us >= 1000;
+        double div = ms ? 1e3 : 1;
+        String unit = ms ? " ms" : " us";
+        String f = ms ? "%.2f" : "%.1f";
+        String v = String.format(Locale.ROOT, f, us / div);
+        // JMH reports NaN error when there are too few iterations to compute one.
+        return Double.isNaN(errUs) ? v + unit : v + " +- " + String.format(Locale.ROOT, f, errUs / div) + unit;
     }
 
     private static String fmtMB(long bytes) {
