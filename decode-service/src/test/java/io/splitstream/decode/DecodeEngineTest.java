@@ -66,13 +66,8 @@ class DecodeEngineTest {
         assertTrue(chunks.getLast().hasFinal());
 
         TestModel.Export export = TestModel.export(TestModel.ONCE_UPON_A_TIME, 2);
-        var r = engine.reserve(69);
-        KvImportSession session = engine.newImport();
-        for (KvMessage m : export.withTransferId(r.transferId())) {
-            session.accept(m);
-        }
-        session.complete();
-        chunks = engine.generate(greedy(64).setTransferId(r.transferId()).setFirstToken(export.firstToken()).build())
+        String transferId = export.importInto(engine, 69);
+        chunks = engine.generate(greedy(64).setTransferId(transferId).setFirstToken(export.firstToken()).build())
                 .collect().asList().await().atMost(Duration.ofSeconds(60));
         assertArrayEquals(java.util.Arrays.copyOf(golden, 64), tokens(chunks));
         awaitAllFree();

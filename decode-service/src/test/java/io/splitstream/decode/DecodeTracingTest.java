@@ -82,13 +82,8 @@ class DecodeTracingTest {
     @Test
     void splitGenerationRecordsTokensStepsAndQueueWait() throws Exception {
         TestModel.Export export = TestModel.export(TestModel.ONCE_UPON_A_TIME, 2);
-        var r = engine.reserve(69);
-        KvImportSession session = engine.newImport();
-        for (KvMessage m : export.withTransferId(r.transferId())) {
-            session.accept(m);
-        }
-        session.complete();
-        engine.generate(greedy(16).setTransferId(r.transferId()).setFirstToken(export.firstToken()).build(), parent())
+        String transferId = export.importInto(engine, 69);
+        engine.generate(greedy(16).setTransferId(transferId).setFirstToken(export.firstToken()).build(), parent())
                 .collect().asList().await().atMost(Duration.ofSeconds(60));
 
         SpanData s = decodeSpan();

@@ -60,6 +60,17 @@ final class TestModel {
             out.set(0, KvMessage.newBuilder().setHeader(messages.get(0).getHeader().toBuilder().setTransferId(id)).build());
             return out;
         }
+
+        /** Reserves room for {@code reserveTokens} on {@code engine}, imports this push there and returns its transfer id. */
+        String importInto(DecodeEngine engine, int reserveTokens) throws Exception {
+            String id = engine.reserve(reserveTokens).transferId();
+            KvImportSession session = engine.newImport();
+            for (KvMessage m : withTransferId(id)) {
+                session.accept(m);
+            }
+            session.complete();
+            return id;
+        }
     }
 
     static Export export(int[] prompt, int chunkTokens) throws IOException {
