@@ -33,7 +33,6 @@ final class Kernels {
             throw new ExceptionInInitializerError("unsupported vector width: " + F);
         }
     }
-
     /** Shuffles rotating lanes by L/2, L/4, ..., 1 for {@link #hsum}. */
     private static final VectorShuffle<Float>[] HSUM_SHUFFLES = hsumShuffles();
 
@@ -58,17 +57,12 @@ final class Kernels {
         return v.lane(0);
     }
 
-    /** Exact horizontal sum of a vector holding small integers (|sum| &lt; 2^24): any order gives the same bits. */
-    static float isum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
+    static FloatVector widen(ByteVector v, int part) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
     }
 
     static float f16(MemorySegment s, long off) {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
-    }
-
-    static FloatVector widen(ByteVector v, int part) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
     }
 
     /** ggml's nearest_int: round half to even via the 1.5*2^23 trick (valid for |f| <= 4194303). */
@@ -163,32 +157,5 @@ final class Kernels {
         for (; b < batch; b++) {
             out[b * rows + row] = dot(w, x, b * n, n);
         }
-    }
-
-    /** Activations quantized to Q8_0 as exact small-integer floats plus one F16-rounded scale per block. */
-    record Q8Activations(float[] q, float[] d) {
-    }
-
-    /** Quantizes batch rows of n (multiple of 32) floats exactly as ggml's quantize_row_q8_0 on x86. */
-    static Q8Activations quantizeQ8(float[] x, int batch, int n) {
-        int total = batch * n;
-        float[] q = new float[total];
-        float[] d = new float[total / 32];
-        for (int blk = 0; blk < total / 32; blk++) {
-            int o = blk * 32;
-            float amax = 0f;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[o + j]));
-            }
-            // ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp runs here, and what the golden data used), not the
-            // scalar _ref: the inverse scale is 127/amax and rounding is half-to-even (_mm256_round_ps).
-            float dd = amax / 127f;
-            float id = amax != 0f ? 127f / amax : 0.0f;
-            d[blk] = Float.float16ToFloat(Float.floatToFloat16(dd));
-            for (int j = 0; j < 32; j++) {
-                q[o + j] = (float) Math.rint(x[o + j] * id);
-            }
-        }
-        return new Q8Activations(q, d);
     }
 }

@@ -1,29 +1,19 @@
 package io.splitstream.engine.tensor;
 
-import static io.splitstream.engine.tensor.Kernels.B;
-import static io.splitstream.engine.tensor.Kernels.BL;
-import static io.splitstream.engine.tensor.Kernels.F;
-import static io.splitstream.engine.tensor.Kernels.L;
-import static io.splitstream.engine.tensor.Kernels.LE;
-import static io.splitstream.engine.tensor.Kernels.PARTS;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_0 weights: blocks of 32 {half d; uint8 qs[16]}, element j = (qs[j] &amp; 0xF) - 8 and element
- * j+16 = (qs[j] &gt;&gt; 4) - 8, times d. Multiplication quantizes the activations to Q8_0 (llama.cpp's
- * path) and sums exact per-block integer dots scaled by d_w*d_x in block order
- * ({@code sumf += sumi * d_w * d_x}), exactly like ggml's scalar kernel.
+ * j+16 = (qs[j] &gt;&gt; 4) - 8, times d. So lane i &lt; 4 of a block packs the low nibbles of qs[4i..4i+3] and
+ * lane i+4 their high nibbles: one byte shuffle copies each block's 16 quant bytes into both lane halves, and
+ * after xor 0x8 per nibble a nibble read as a signed 4-bit number is already the element, minus 8 included.
  */
-final class Q4_0Matrix extends WeightMatrix {
+final class Q4_0Matrix extends Q8DotMatrix {
     private static final int BLOCK = 18;
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(GgmlType.Q4_0, data, rows, cols);
+        super(GgmlType.Q4_0, data, rows, cols, true, nibbleToTop());
     }
 
     @Override
@@ -43,87 +33,19 @@ final class Q4_0Matrix extends WeightMatrix {
     }
 
     @Override
-    Object prepare(float[] x, int batch) {
-        return Kernels.quantizeQ8(x, batch, cols);
+    int element(long blockOffset, int j) {
+        int v = data.get(ValueLayout.JAVA_BYTE, blockOffset + 2 + (j & 15)) & 0xFF;
+        return (j < 16 ? v & 0x0F : v >> 4) - 8;
     }
 
-    @Override
-    void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
-        Kernels.Q8Activations a = (Kernels.Q8Activations) prepared;
-        float[] q = a.q();
-        float[] d = a.d();
-        int n = cols;
-        int nb = n / 32;
-        for (int r = rowFrom; r < rowTo; r++) {
-            long ro = r * rowBytes;
-            int bt = 0;
-            for (; bt + 4 <= batch; bt += 4) {
-                dot4(ro, q, d, n, nb, bt, out, r);
-            }
-            for (; bt < batch; bt++) {
-                dot1(ro, q, d, n, nb, bt, out, r);
+    /** Element k of lane i is the low (i &lt; 4) or high nibble of its byte k, shifted to the top 4 bits. */
+    private static int[][] nibbleToTop() {
+        int[][] shifts = new int[4][LANES];
+        for (int k = 0; k < 4; k++) {
+            for (int lane = 0; lane < LANES; lane++) {
+                shifts[k][lane] = 28 - (8 * k + (lane % 8 >= 4 ? 4 : 0));
             }
         }
-    }
-
-    // Kept as separate small methods so that C2 compiles each path on its own (one big method with both
-    // paths was seen to fall out of C2 and run orders of magnitude slower).
-    private void dot4(long ro, float[] q, float[] d, int n, int nb, int bt, float[] out, int r) {
-        int x0 = bt * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
-        int d0 = bt * nb, d1 = d0 + nb, d2 = d1 + nb, d3 = d2 + nb;
-        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        for (int blk = 0; blk < nb; blk++) {
-            long bo = ro + (long) blk * BLOCK;
-            float dw = Kernels.f16(data, bo);
-            int xo = blk * 32;
-            FloatVector p0 = FloatVector.zero(F), p1 = FloatVector.zero(F), p2 = FloatVector.zero(F), p3 = FloatVector.zero(F);
-            for (int j = 0; j < 16; j += BL) {
-                ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
-                ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector wl = Kernels.widen(lo, p);
-                    FloatVector wh = Kernels.widen(hi, p);
-                    int ol = xo + j + p * L;
-                    int oh = ol + 16;
-                    p0 = wh.fma(FloatVector.fromArray(F, q, x0 + oh), wl.fma(FloatVector.fromArray(F, q, x0 + ol), p0));
-                    p1 = wh.fma(FloatVector.fromArray(F, q, x1 + oh), wl.fma(FloatVector.fromArray(F, q, x1 + ol), p1));
-                    p2 = wh.fma(FloatVector.fromArray(F, q, x2 + oh), wl.fma(FloatVector.fromArray(F, q, x2 + ol), p2));
-                    p3 = wh.fma(FloatVector.fromArray(F, q, x3 + oh), wl.fma(FloatVector.fromArray(F, q, x3 + ol), p3));
-                }
-            }
-            s0 += Kernels.isum(p0) * dw * d[d0 + blk];
-            s1 += Kernels.isum(p1) * dw * d[d1 + blk];
-            s2 += Kernels.isum(p2) * dw * d[d2 + blk];
-            s3 += Kernels.isum(p3) * dw * d[d3 + blk];
-        }
-        out[bt * rows + r] = s0;
-        out[(bt + 1) * rows + r] = s1;
-        out[(bt + 2) * rows + r] = s2;
-        out[(bt + 3) * rows + r] = s3;
-    }
-
-    private void dot1(long ro, float[] q, float[] d, int n, int nb, int bt, float[] out, int r) {
-        int x0 = bt * n;
-        int d0 = bt * nb;
-        float s0 = 0f;
-        for (int blk = 0; blk < nb; blk++) {
-            long bo = ro + (long) blk * BLOCK;
-            float dw = Kernels.f16(data, bo);
-            int xo = x0 + blk * 32;
-            FloatVector p0 = FloatVector.zero(F);
-            for (int j = 0; j < 16; j += BL) {
-                ByteVector bv = ByteVector.fromMemorySegment(B, data, bo + 2 + j, LE);
-                ByteVector lo = bv.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = bv.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-                for (int p = 0; p < PARTS; p++) {
-                    int ol = xo + j + p * L;
-                    p0 = Kernels.widen(lo, p).fma(FloatVector.fromArray(F, q, ol), p0);
-                    p0 = Kernels.widen(hi, p).fma(FloatVector.fromArray(F, q, ol + 16), p0);
-                }
-            }
-            s0 += Kernels.isum(p0) * dw * d[d0 + blk];
-        }
-        out[bt * rows + r] = s0;
+        return shifts;
     }
 }

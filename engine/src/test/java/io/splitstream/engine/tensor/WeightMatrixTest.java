@@ -221,13 +221,15 @@ class WeightMatrixTest {
 
     // ---------------------------------------------------------------- multiply
 
-    /** Straightforward scalar emulation of ggml's Q8_0 activation quantization + integer block dot. */
-    static float ggmlIntegerDot(WeightMatrix m, int row, float[] x, int xOff, double[] absSum) {
+    /**
+     * Scalar emulation of ggml's Q8_0 activation quantization + integer block dot in ggml's scalar order:
+     * {@code sumf += sumi * d_w * d_x} block by block.
+     */
+    static float ggmlIntegerDot(WeightMatrix m, int row, float[] x, int xOff) {
         MemorySegment s = m.data();
         long ro = row * m.rowBytes();
         int nb = m.cols() / 32;
         float sumf = 0;
-        double abs = 0;
         for (int blk = 0; blk < nb; blk++) {
             float amax = 0;
             for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xOff + blk * 32 + j]));
@@ -236,41 +238,41 @@ class WeightMatrixTest {
             float d = amax / 127f;
             float id = amax != 0 ? 127f / amax : 0.0f;
             float dx = Float.float16ToFloat(Float.floatToFloat16(d));
-            int[] xq = new int[32];
-            for (int j = 0; j < 32; j++) {
-                xq[j] = (int) Math.rint(x[xOff + blk * 32 + j] * id);
-            }
-            int sumi = 0;
+            int[] prod = new int[32];
             float dw;
             if (m.type() == GgmlType.Q8_0) {
                 long bo = ro + 34L * blk;
                 dw = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), bo));
-                for (int j = 0; j < 32; j++) sumi += s.get(ValueLayout.JAVA_BYTE, bo + 2 + j) * xq[j];
+                for (int j = 0; j < 32; j++) {
+                    prod[j] = s.get(ValueLayout.JAVA_BYTE, bo + 2 + j) * (int) Math.rint(x[xOff + blk * 32 + j] * id);
+                }
             } else {
                 long bo = ro + 18L * blk;
                 dw = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), bo));
                 for (int j = 0; j < 16; j++) {
                     int v = s.get(ValueLayout.JAVA_BYTE, bo + 2 + j) & 0xFF;
-                    sumi += ((v & 0xF) - 8) * xq[j] + ((v >> 4) - 8) * xq[j + 16];
+                    prod[j] = ((v & 0xF) - 8) * (int) Math.rint(x[xOff + blk * 32 + j] * id);
+                    prod[j + 16] = ((v >> 4) - 8) * (int) Math.rint(x[xOff + blk * 32 + j + 16] * id);
                 }
             }
+            int sumi = 0;
+            for (int p : prod) {
+                sumi += p;
+            }
             sumf += sumi * dw * dx;
-            abs += Math.abs((double) sumi * dw * dx);
         }
-        absSum[0] = abs;
         return sumf;
     }
 
     static void checkAgainstReference(WeightMatrix m, float[] x, int batch, float[] out) {
         float[] w = dequantizeAll(m);
         boolean integerPath = m.type() == GgmlType.Q8_0 || m.type() == GgmlType.Q4_0;
-        double[] abs = new double[1];
         for (int b = 0; b < batch; b++) {
             for (int r = 0; r < m.rows(); r++) {
                 double expected;
                 double tol;
                 if (integerPath) {
-                    expected = ggmlIntegerDot(m, r, x, b * m.cols(), abs);
+                    expected = ggmlIntegerDot(m, r, x, b * m.cols());
                     tol = 0; // bit-exact: same per-block integer sums, same float order
                 } else {
                     double sum = 0;
