@@ -80,18 +80,45 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     final void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
         Q8Activations a = (Q8Activations) prepared;
         float[] sums = new float[4];
+        int batch4 = batch - batch % 4;
         for (int r = rowFrom; r < rowTo; r++) {
             long ro = r * rowBytes;
             int vectorGroups = vectorGroups(ro);
-            int bt = 0;
-            for (; bt + 4 <= batch; bt += 4) {
+            for (int bt = 0; bt < batch4; bt += 4) {
                 dot4(ro, vectorGroups, a.q(), a.d(), bt, sums);
                 for (int t = 0; t < 4; t++) {
                     out[(bt + t) * rows + r] = finish(sums[t], ro, vectorGroups, a.q(), a.d(), bt + t);
                 }
             }
-            for (; bt < batch; bt++) {
-                out[bt * rows + r] = finish(dot1(ro, vectorGroups, a.q(), a.d(), bt), ro, vectorGroups, a.q(), a.d(), bt);
+        }
+        // The other batch rows: block sums of four weight rows first, then their four sequential sums interleaved,
+        // which hides the latency of each row's chain of additions (rows past the range repeat the last one).
+        float[] blockSums = new float[4 * groups * LANES];
+        for (int bt = batch4; bt < batch; bt++) {
+            for (int r = rowFrom; r < rowTo; r += 4) {
+                int r1 = Math.min(r + 1, rowTo - 1), r2 = Math.min(r + 2, rowTo - 1), r3 = Math.min(r + 3, rowTo - 1);
+                long ro0 = r * rowBytes, ro1 = r1 * rowBytes, ro2 = r2 * rowBytes, ro3 = r3 * rowBytes;
+                int vectorGroups = vectorGroups(ro3);
+                int stride = groups * LANES;
+                blockSums(ro0, vectorGroups, a.q(), bt, blockSums, 0);
+                blockSums(ro1, vectorGroups, a.q(), bt, blockSums, stride);
+                blockSums(ro2, vectorGroups, a.q(), bt, blockSums, 2 * stride);
+                blockSums(ro3, vectorGroups, a.q(), bt, blockSums, 3 * stride);
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                int d0 = bt * groups * GROUP;
+                for (int blk = 0; blk < vectorGroups * GROUP; blk++) {
+                    int at = (blk / GROUP) * LANES + 8 * (blk % GROUP);
+                    float dx = a.d()[d0 + blk];
+                    long bo = (long) blk * blockBytes;
+                    s0 += blockSums[at] * Kernels.f16(data, ro0 + bo) * dx;
+                    s1 += blockSums[stride + at] * Kernels.f16(data, ro1 + bo) * dx;
+                    s2 += blockSums[2 * stride + at] * Kernels.f16(data, ro2 + bo) * dx;
+                    s3 += blockSums[3 * stride + at] * Kernels.f16(data, ro3 + bo) * dx;
+                }
+                out[bt * rows + r] = finish(s0, ro0, vectorGroups, a.q(), a.d(), bt);
+                out[bt * rows + r1] = finish(s1, ro1, vectorGroups, a.q(), a.d(), bt);
+                out[bt * rows + r2] = finish(s2, ro2, vectorGroups, a.q(), a.d(), bt);
+                out[bt * rows + r3] = finish(s3, ro3, vectorGroups, a.q(), a.d(), bt);
             }
         }
     }
@@ -185,11 +212,12 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         sums[3] = sum3;
     }
 
-    /** As {@link #dot4} for batch row bt alone. */
-    private float dot1(long ro, int vectorGroups, float[] q, float[] d, int bt) {
+    /**
+     * Batch row bt's exact integer sum of every block of the row's first {@code vectorGroups} groups: block b of
+     * group g to {@code out[o + g*LANES + 8b]} (the other lanes hold partial sums).
+     */
+    private void blockSums(long ro, int vectorGroups, float[] q, int bt, float[] out, int o) {
         int q0 = bt * groups * 4 * LANES;
-        int d0 = bt * groups * GROUP;
-        float sum0 = 0f;
         for (int g = 0; g < vectorGroups; g++) {
             long offset = ro + (long) g * GROUP * blockBytes;
             IntVector v = IntVector.fromMemorySegment(QI, data, offset + 2, LE);
@@ -199,22 +227,15 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
             } else if (GROUP > 1) {
                 v = v.blend(IntVector.fromMemorySegment(QI, data, offset + 4, LE), BLOCK_LANES[1]);
             }
-            float dw0 = Kernels.f16(data, offset);
-            float dw1 = GROUP > 1 ? Kernels.f16(data, offset + blockBytes) : 0f;
             int qo = q0 + g * 4 * LANES;
-            FloatVector s0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[0]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(QF, q, qo));
-            s0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[1]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + LANES), s0);
-            s0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[2]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + 2 * LANES), s0);
-            s0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[3]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + 3 * LANES), s0);
-            s0 = s0.add(s0.rearrange(FOLD[0]));
-            s0 = s0.add(s0.rearrange(FOLD[1]));
-            s0 = s0.add(s0.rearrange(FOLD[2]));
-            sum0 += s0.lane(0) * dw0 * d[d0 + g * GROUP];
-            if (GROUP > 1) {
-                sum0 += s0.lane(8) * dw1 * d[d0 + g * GROUP + 1];
-            }
+            FloatVector s = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[0]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(QF, q, qo));
+            s = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[1]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + LANES), s);
+            s = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[2]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + 2 * LANES), s);
+            s = ((FloatVector) v.lanewise(VectorOperators.LSHL, toTop[3]).lanewise(VectorOperators.ASHR, fromTop).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, q, qo + 3 * LANES), s);
+            s = s.add(s.rearrange(FOLD[0]));
+            s = s.add(s.rearrange(FOLD[1]));
+            s.add(s.rearrange(FOLD[2])).intoArray(out, o + g * LANES);
         }
-        return sum0;
     }
 
     /** Adds the blocks of the groups from {@code fromGroup} on to {@code sum} (batch row bt) in scalar code. */
