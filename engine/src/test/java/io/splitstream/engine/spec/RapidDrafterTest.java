@@ -1,0 +1,106 @@
+package io.splitstream.engine.spec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitstream.engine.model.Model;
+import io.splitstream.engine.model.Transformer;
+import io.splitstream.engine.sampling.Sampler;
+import io.splitstream.engine.sampling.SamplingParams;
+import io.splitstream.engine.tensor.ComputePool;
+import io.splitstream.engine.testing.SharedModels;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RAPID drafting on stories260K (drafter = the same GGUF): greedy output equals plain greedy for the golden prompts
+ * and for long prompts the drafter sees only partly; and a printed (not asserted) comparison with Token Recycling
+ * and plain decoding at prompt lengths 128 / 256 / 400.
+ */
+class RapidDrafterTest {
+    static ComputePool pool;
+    static Model model;
+    static Transformer transformer;
+    static List<String> prompts;
+    static int[] longText;
+
+    @BeforeAll
+    static void load() throws Exception {
+        pool = new ComputePool(2);
+        model = Model.load(SharedModels.STORIES_F32);
+        transformer = new Transformer(model, pool);
+        prompts = Files.readAllLines(SharedModels.GOLDEN.resolve("prompts.txt")).stream().filter(s -> !s.isBlank()).toList();
+        // Long prompts: the perplexity text (stories, ~500 tokens), repeated if needed.
+        int[] story = model.tokenizer().encode(Files.readString(SharedModels.GOLDEN.resolve("ppl-text.txt")), true, false);
+        longText = new int[512];
+        for (int i = 0; i < longText.length; i++) {
+            longText[i] = story[i % story.length];
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+        pool.close();
+    }
+
+    static Sampler greedy() {
+        return new Sampler(SamplingParams.greedy(), model.config().vocabularySize());
+    }
+
+    @Test
+    void greedyRapidEqualsPlainGreedyOnGoldenPrompts() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        for (String text : prompts) {
+            int[] prompt = model.tokenizer().encode(text, true, false);
+            int[] plain = decoder.generatePlain(prompt, 256, greedy()).tokens();
+            SpeculativeDecoder.Result rapid = decoder.generate(prompt, 256, greedy(),
+                    new RapidDrafter(transformer, RapidDrafter.Options.defaults()));
+            assertArrayEquals(plain, rapid.tokens(), "RAPID differs from plain greedy on '" + text + "'");
+            // Short prompts: the drafter reads the whole context, so it is the target itself and always right.
+            assertTrue(rapid.stats().meanAcceptedTokensPerStep() > 4, rapid.stats().toString());
+        }
+    }
+
+    @Test
+    void greedyRapidEqualsPlainGreedyOnLongPromptsTheDrafterSeesInPart() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        for (int length : new int[] {256, 400}) {
+            int[] prompt = Arrays.copyOf(longText, length);
+            int[] plain = decoder.generatePlain(prompt, 96, greedy()).tokens();
+            RapidDrafter drafter = new RapidDrafter(transformer, RapidDrafter.Options.defaults());
+            SpeculativeDecoder.Result rapid = decoder.generate(prompt, 96, greedy(), drafter);
+            assertArrayEquals(plain, rapid.tokens(), "RAPID differs from plain greedy at prompt length " + length);
+            assertEquals(2, drafter.selectedChunks().length, "128 retrieved tokens are two 64-token chunks");
+            assertTrue(drafter.drafterContextTokens() < length + 96 - 64, "the drafter reads less than the target: "
+                    + drafter.drafterContextTokens());
+        }
+    }
+
+    /** Prints, does not assert: figures depend on the machine and its load. */
+    @Test
+    void compareRapidWithTokenRecyclingAndPlain() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        int generate = 96;
+        TokenRecycler recycler = new TokenRecycler(model.config().vocabularySize());
+        for (int length : new int[] {128, 256, 400}) {
+            int[] prompt = Arrays.copyOf(longText, length);
+            decoder.generate(prompt, generate, greedy(),
+                    new HybridDrafter(recycler, null, HybridDrafter.Options.recyclingOnly())); // warm the table
+            SpeculativeDecoder.Stats plain = decoder.generatePlain(prompt, generate, greedy()).stats();
+            SpeculativeDecoder.Stats recycling = decoder.generate(prompt, generate, greedy(),
+                    new HybridDrafter(recycler, null, HybridDrafter.Options.recyclingOnly())).stats();
+            SpeculativeDecoder.Stats rapid = decoder.generate(prompt, generate, greedy(),
+                    new RapidDrafter(transformer, RapidDrafter.Options.defaults())).stats();
+            System.out.printf("prompt %d, %d tokens: plain %.1f tok/s | recycling %.2f tok/step %.1f tok/s | "
+                            + "RAPID %.2f tok/step %.1f tok/s%n", length, generate, plain.tokensPerSecond(),
+                    recycling.meanAcceptedTokensPerStep(), recycling.tokensPerSecond(),
+                    rapid.meanAcceptedTokensPerStep(), rapid.tokensPerSecond());
+        }
+    }
+}
