@@ -71,23 +71,20 @@ public final class Bm25ChunkRanker {
     }
 
     /**
-     * The best chunks ending at or before {@code before} whose tokens fit {@code tokenBudget} together, returned in
-     * document order (the drafter reads them as text). Ties go to the later chunk, which is nearer the query.
+     * The best chunks whose tokens fit {@code tokenBudget} together, returned in document order (the drafter reads
+     * them as text). Ties go to the later chunk, which is nearer the query.
      */
-    public int[] select(int[] query, int before, int tokenBudget) {
+    public int[] select(int[] query, int tokenBudget) {
         Integer[] order = new Integer[chunks];
         double[] scores = new double[chunks];
-        int eligible = 0;
         for (int c = 0; c < chunks; c++) {
-            if (chunkEnd(c) <= before) {
-                scores[c] = score(c, query);
-                order[eligible++] = c;
-            }
+            scores[c] = score(c, query);
+            order[c] = c;
         }
-        Arrays.sort(order, 0, eligible, (a, b) -> scores[a] != scores[b] ? Double.compare(scores[b], scores[a]) : b - a);
+        Arrays.sort(order, (a, b) -> scores[a] != scores[b] ? Double.compare(scores[b], scores[a]) : b - a);
         boolean[] kept = new boolean[chunks];
         int used = 0;
-        for (int i = 0; i < eligible; i++) {
+        for (int i = 0; i < chunks; i++) {
             int size = chunkEnd(order[i]) - chunkStart(order[i]);
             if (used + size <= tokenBudget) {
                 kept[order[i]] = true;

@@ -16,6 +16,8 @@ import java.util.Arrays;
  * <p>The drafts carry no probabilities; {@link TreeVerifier}'s rule (draw from the target, descend while a child
  * carries the draw) keeps speculation lossless for any draft, so the drafter's distribution is not needed.
  *
+ * <p>Retrieved passages ({@link #addDocument}) are ranked together with the prompt's chunks.
+ *
  * <p>The drafter has its own KV cache. History position h (for h past the retrieved chunks) sits at drafter
  * position {@code h + offset}; after a verification the cache keeps the accepted part of the chain and drops the
  * rest, and the next step first feeds the history tokens it does not hold yet (the correction token, or the
@@ -59,6 +61,8 @@ public final class RapidDrafter implements Drafter {
     private final int contextLength;
     private final KvCache cache;
     private final int sequence;
+    private int[] documents = new int[0];
+    private int[] rankedText = new int[0]; // documents, then the prompt: what the chunks come from
     private Bm25ChunkRanker ranker;
     private int recentStart;
     private int[] selectedChunks = new int[0];
@@ -86,12 +90,21 @@ public final class RapidDrafter implements Drafter {
         return cache.length(sequence);
     }
 
+    /** Adds a passage the chunks may come from (e.g. a RAG document); call before {@link #begin}. */
+    public void addDocument(int[] document) {
+        int[] joined = Arrays.copyOf(documents, documents.length + document.length);
+        System.arraycopy(document, 0, joined, documents.length, document.length);
+        documents = joined;
+    }
+
     @Override
     public void begin(int[] prompt) {
-        ranker = new Bm25ChunkRanker(prompt, prompt.length, options.chunkTokens());
         int tail = Math.max(0, prompt.length - options.recentTokens());
         recentStart = tail - tail % options.chunkTokens();
-        selectedChunks = ranker.select(query(prompt, prompt.length), recentStart, options.retrievedTokens());
+        rankedText = Arrays.copyOf(documents, documents.length + recentStart);
+        System.arraycopy(prompt, 0, rankedText, documents.length, recentStart);
+        ranker = new Bm25ChunkRanker(rankedText, rankedText.length, options.chunkTokens());
+        selectedChunks = ranker.select(query(prompt, prompt.length), options.retrievedTokens());
         rebuild(prompt, prompt.length);
     }
 
@@ -99,7 +112,7 @@ public final class RapidDrafter implements Drafter {
     public DraftTree draft(int[] history, int length) {
         if (length - lastRanking >= options.refreshInterval()) {
             lastRanking = length;
-            int[] chunks = ranker.select(query(history, length), recentStart, options.retrievedTokens());
+            int[] chunks = ranker.select(query(history, length), options.retrievedTokens());
             if (!Arrays.equals(chunks, selectedChunks)) {
                 selectedChunks = chunks;
                 rebuild(history, length);
@@ -156,7 +169,7 @@ public final class RapidDrafter implements Drafter {
         int n = 0;
         for (int c : selectedChunks) {
             int size = ranker.chunkEnd(c) - ranker.chunkStart(c);
-            System.arraycopy(history, ranker.chunkStart(c), context, n, size);
+            System.arraycopy(rankedText, ranker.chunkStart(c), context, n, size);
             n += size;
         }
         System.arraycopy(history, recentStart, context, n, length - recentStart);

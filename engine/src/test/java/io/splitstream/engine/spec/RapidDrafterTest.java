@@ -82,6 +82,17 @@ class RapidDrafterTest {
         }
     }
 
+    @Test
+    void retrievedDocumentsAreRankedWithThePromptAndStayLossless() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        int[] prompt = Arrays.copyOfRange(longText, 300, 380);
+        RapidDrafter drafter = new RapidDrafter(transformer, RapidDrafter.Options.defaults());
+        drafter.addDocument(Arrays.copyOf(longText, 300));
+        SpeculativeDecoder.Result rapid = decoder.generate(prompt, 64, greedy(), drafter);
+        assertArrayEquals(decoder.generatePlain(prompt, 64, greedy()).tokens(), rapid.tokens());
+        assertEquals(2, drafter.selectedChunks().length, "two 64-token chunks of the document fit 128 tokens");
+    }
+
     /** Prints, does not assert: figures depend on the machine and its load. */
     @Test
     void compareRapidWithTokenRecyclingAndPlain() {
