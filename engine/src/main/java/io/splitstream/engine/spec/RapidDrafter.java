@@ -145,6 +145,11 @@ public final class RapidDrafter implements Drafter {
     @Override
     public void verified(int rootToken, DraftTree tree, float[] rootLogits, float[][] nodeLogits,
                          Verification verification) {
+        advance(verification);
+    }
+
+    /** What the drafter needs of a verification: how much of its chain was accepted (the logits are not used). */
+    public void advance(Verification verification) {
         if (draftedAt < 0) {
             return; // nothing was fed this step: the next draft feeds the whole gap
         }
