@@ -177,6 +177,12 @@ class DraftEndpointTest {
                  RemoteDrafter remote = drafts.newDrafter(DraftMode.DRAFT_MODE_RECYCLING, 0, java.util.List.of())) {
                 int[] remoteTokens = decoder.generate(prompt, 64, new Sampler(SamplingParams.greedy(), 512), remote).tokens();
                 assertArrayEquals(inProcess, remoteTokens);
+                // Messages of one stream are handled in order: once a later sequence's first tree is back, the
+                // last report has been applied.
+                try (RemoteDrafter barrier = drafts.newDrafter(DraftMode.DRAFT_MODE_RECYCLING, 0, java.util.List.of())) {
+                    barrier.begin(prompt);
+                    barrier.draft(prompt, prompt.length);
+                }
             }
             TokenRecycler served = fresh.model().recycler();
             assertArrayEquals(snapshot(local), fresh.model().call(() -> snapshot(served)).get(10, TimeUnit.SECONDS));
@@ -184,6 +190,33 @@ class DraftEndpointTest {
         } finally {
             model.close();
         }
+    }
+
+    @Test
+    void aRestartedInstanceStartsFromTheSavedTable(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        byte[] saved;
+        try (LoopbackDraftServer first = new LoopbackDraftServer(java.util.Optional.of(dir))) {
+            assertTrue(!first.model().snapshotLoaded());
+            DraftModel m = first.model();
+            byte[] learned = m.call(() -> {
+                m.recycler().update(5, logitsFavouring(7));
+                m.saveSnapshot();
+                return snapshot(m.recycler());
+            }).get(10, TimeUnit.SECONDS);
+            saved = learned;
+        }
+        try (LoopbackDraftServer second = new LoopbackDraftServer(java.util.Optional.of(dir))) {
+            assertTrue(second.model().snapshotLoaded());
+            assertArrayEquals(saved, snapshot(second.model().recycler()));
+            assertEquals(7, second.model().recycler().candidate(5, 0));
+        }
+    }
+
+    static float[] logitsFavouring(int token) {
+        float[] logits = new float[512];
+        logits[token] = 1;
+        return logits;
     }
 
     static byte[] snapshot(TokenRecycler recycler) throws Exception {

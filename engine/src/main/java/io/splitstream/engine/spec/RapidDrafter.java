@@ -46,7 +46,7 @@ public final class RapidDrafter implements Drafter {
             }
         }
 
-        /** Sized for stories260K's 512-token context: 64-token chunks, 128 retrieved, 64 recent, γ = 4. */
+        /** For prompts of a few hundred tokens (the stories260K tests): 64-token chunks, 128 retrieved, 64 recent, γ = 4. */
         public static Options defaults() {
             return new Options(64, 128, 64, 32, 4, 64);
         }
