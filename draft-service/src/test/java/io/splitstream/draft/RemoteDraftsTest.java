@@ -96,6 +96,27 @@ class RemoteDraftsTest {
         }
     }
 
+    @Test
+    void ragModeDraftsWithRapidOverALongPromptAndPassedDocuments() throws Exception {
+        String story = Files.readString(LoopbackDraftServer.GOLDEN.resolve("ppl-text.txt"));
+        int[] text = model.tokenizer().encode(story, true, false);
+        int[] prompt = java.util.Arrays.copyOfRange(text, 100, 356);
+        String earlier = model.tokenizer().decode(java.util.Arrays.copyOf(text, 100));
+        int[] plain = decoder.generatePlain(prompt, 96, greedy()).tokens();
+        try (LoopbackDraftServer server = new LoopbackDraftServer()) {
+            ManagedChannel channel = server.channel();
+            try (RemoteDrafts drafts = new RemoteDrafts(channel, options(Duration.ofMillis(200)));
+                 RemoteDrafter rag = drafts.newDrafter(DraftMode.DRAFT_MODE_RAG, 0, List.of(
+                         io.splitstream.proto.internal.v1.Document.newBuilder().setText(earlier).build()))) {
+                SpeculativeDecoder.Result r = decoder.generate(prompt, 96, greedy(), rag);
+                assertArrayEquals(plain, r.tokens(), "RAPID drafts changed the greedy output");
+                System.out.println("remote rag (RAPID), 256-token prompt: " + r.stats());
+                assertTrue(r.stats().meanAcceptedTokensPerStep() > 2, r.stats().toString());
+            }
+            channel.shutdownNow();
+        }
+    }
+
     /** Stops the real server after step 10 and starts it again at step 40. */
     @Test
     void generationCompletesUnchangedWhenTheDraftServerDiesAndDraftsResumeWhenItIsBack() throws Exception {
