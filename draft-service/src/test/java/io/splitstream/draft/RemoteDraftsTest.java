@@ -100,6 +100,7 @@ class RemoteDraftsTest {
     void ragModeDraftsWithRapidOverALongPromptAndPassedDocuments() throws Exception {
         String story = Files.readString(LoopbackDraftServer.GOLDEN.resolve("ppl-text.txt"));
         int[] text = model.tokenizer().encode(story, true, false);
+        assertTrue(text.length >= 356, "the story holds " + text.length + " tokens");
         int[] prompt = java.util.Arrays.copyOfRange(text, 100, 356);
         String earlier = model.tokenizer().decode(java.util.Arrays.copyOf(text, 100));
         int[] plain = decoder.generatePlain(prompt, 96, greedy()).tokens();
