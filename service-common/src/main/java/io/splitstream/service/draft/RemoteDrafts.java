@@ -1,6 +1,6 @@
 package io.splitstream.service.draft;
 
-import io.grpc.Channel;
+import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import io.splitstream.proto.internal.v1.CloseSequence;
 import io.splitstream.proto.internal.v1.Document;
@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,6 +47,7 @@ public final class RemoteDrafts implements AutoCloseable {
         }
     }
 
+    private final ManagedChannel channel;
     private final DraftGrpc.DraftStub stub;
     private final Options options;
     private final ScheduledExecutorService reconnects = Executors.newSingleThreadScheduledExecutor(
@@ -55,7 +57,8 @@ public final class RemoteDrafts implements AutoCloseable {
     private volatile Stream stream;
     private volatile boolean closed;
 
-    public RemoteDrafts(Channel channel, Options options) {
+    public RemoteDrafts(ManagedChannel channel, Options options) {
+        this.channel = channel;
         this.stub = DraftGrpc.newStub(channel);
         this.options = options;
         connect();
@@ -105,9 +108,15 @@ public final class RemoteDrafts implements AutoCloseable {
         if (closed) {
             return;
         }
+        // The channel's own reconnect backoff grows to minutes while the service is down; this class paces the attempts.
+        channel.resetConnectBackoff();
         Stream s = new Stream();
-        s.requests = stub.speculate(s);
-        stream = s;
+        // Published before the call starts, under its lock: a failure reported at once (even on this thread) then
+        // finds it current and schedules the next attempt, and no send sees it without its request observer.
+        synchronized (s) {
+            stream = s;
+            s.requests = stub.speculate(s);
+        }
     }
 
     private void lost(Stream s, Throwable cause) {
@@ -122,7 +131,11 @@ public final class RemoteDrafts implements AutoCloseable {
         }
         LOG.log(System.Logger.Level.INFO, "draft stream ended ({0}); drafts are empty until it is reopened",
                 cause == null ? "completed" : cause.toString());
-        reconnects.schedule(this::connect, options.reconnectDelay().toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            reconnects.schedule(this::connect, options.reconnectDelay().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile: nothing to reconnect
+        }
     }
 
     /** One Speculate call: requests are sent under its lock (a gRPC stream observer is not thread-safe). */
