@@ -118,6 +118,23 @@ class RemoteDraftsTest {
         }
     }
 
+    @Test
+    void aRefusedSequenceDraftsNothingAndDecodingGoesOn() throws Exception {
+        int[] prompt = prompts.get(0);
+        int[] plain = decoder.generatePlain(prompt, 32, greedy()).tokens();
+        try (LoopbackDraftServer server = new LoopbackDraftServer()) {
+            ManagedChannel channel = server.channel();
+            try (RemoteDrafts drafts = new RemoteDrafts(channel, options(Duration.ofMillis(200)));
+                 RemoteDrafter refused = drafts.newDrafter(DraftMode.DRAFT_MODE_UNSPECIFIED, 0, List.of())) {
+                SpeculativeDecoder.Result r = decoder.generate(prompt, 32, greedy(), refused);
+                assertArrayEquals(plain, r.tokens());
+                assertEquals(0, r.stats().draftNodes());
+                assertEquals("bad mode DRAFT_MODE_UNSPECIFIED: use recycling, retrieval, hybrid or rag", refused.refusal());
+            }
+            channel.shutdownNow();
+        }
+    }
+
     /** Stops the real server after step 10 and starts it again at step 40. */
     @Test
     void generationCompletesUnchangedWhenTheDraftServerDiesAndDraftsResumeWhenItIsBack() throws Exception {
