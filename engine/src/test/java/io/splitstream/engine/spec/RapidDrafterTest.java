@@ -83,6 +83,43 @@ class RapidDrafterTest {
     }
 
     @Test
+    void rankingAgainEveryFewTokensRebuildsTheDrafterAndStaysLossless() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        int[] prompt = Arrays.copyOf(longText, 400);
+        RapidDrafter.Options often = new RapidDrafter.Options(32, 96, 64, 16, 4, 4);
+        RapidDrafter drafter = new RapidDrafter(transformer, often);
+        SpeculativeDecoder.Result rapid = decoder.generate(prompt, 96, greedy(), drafter);
+        assertArrayEquals(decoder.generatePlain(prompt, 96, greedy()).tokens(), rapid.tokens());
+        assertTrue(rapid.stats().meanAcceptedTokensPerStep() > 2, rapid.stats().toString());
+    }
+
+    /** TreeVerifier's rule (draw from the target, descend while a child carries the draw) with RAPID's chains. */
+    @Test
+    void seededSamplingWithRapidDraftsReproducesPlainSampling() {
+        SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
+        int[] prompt = Arrays.copyOf(longText, 256);
+        for (long seed = 1; seed <= 3; seed++) {
+            SamplingParams params = new SamplingParams(0.8f, 40, 0.95f, 0f, 1f, 0f, 0f, 64, seed);
+            int[] plain = decoder.generatePlain(prompt, 64, new Sampler(params, 512)).tokens();
+            int[] rapid = decoder.generate(prompt, 64, new Sampler(params, 512),
+                    new RapidDrafter(transformer, RapidDrafter.Options.defaults())).tokens();
+            assertArrayEquals(plain, rapid, "seed " + seed);
+        }
+    }
+
+    @Test
+    void bm25RanksChunksSharingTheQuerysRareTokensFirstAndKeepsDocumentOrder() {
+        int[] text = {1, 1, 1, 1, /* */ 2, 9, 2, 2, /* */ 1, 1, 7, 1, /* */ 3, 3, 3, 9};
+        Bm25ChunkRanker ranker = new Bm25ChunkRanker(text, text.length, 4);
+        assertEquals(4, ranker.chunks());
+        assertTrue(ranker.score(2, new int[] {7}) > 0);
+        assertEquals(0, ranker.score(0, new int[] {7}));
+        assertArrayEquals(new int[] {2}, ranker.select(new int[] {7, 1}, 4), "the rare 7 outweighs the common 1");
+        assertArrayEquals(new int[] {1, 3}, ranker.select(new int[] {9}, 8), "both 9 chunks, in document order");
+        assertArrayEquals(new int[0], ranker.select(new int[] {9}, 3), "no chunk fits 3 tokens");
+    }
+
+    @Test
     void retrievedDocumentsAreRankedWithThePromptAndStayLossless() {
         SpeculativeDecoder decoder = new SpeculativeDecoder(transformer);
         int[] prompt = Arrays.copyOfRange(longText, 300, 380);
