@@ -71,11 +71,6 @@ public final class RemoteDrafts implements AutoCloseable {
         return drafter;
     }
 
-    /** Whether a stream is open now (it may still die before the next message). */
-    public boolean connected() {
-        return stream != null;
-    }
-
     Options options() {
         return options;
     }
