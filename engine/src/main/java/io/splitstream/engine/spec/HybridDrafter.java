@@ -140,6 +140,14 @@ public final class HybridDrafter implements Drafter {
                 recycler.update(tree.token(i), nodeLogits[i]);
             }
         }
+        advance(verification);
+    }
+
+    /**
+     * What a verification teaches besides the recycler table: the request's own text and the node budget. Used
+     * alone where the table is updated elsewhere (a draft service gets the target's top-k, not its logits).
+     */
+    public void advance(Verification verification) {
         if (requestIndex != null) {
             for (int t : verification.emitted()) {
                 requestIndex.append(t);

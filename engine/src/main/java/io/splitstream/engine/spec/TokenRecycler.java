@@ -100,13 +100,41 @@ public final class TokenRecycler {
     /**
      * Overwrites {@code token}'s row with the top-k of {@code logits} (the target's prediction after
      * {@code token}), best first, ties to the lower id. Overwrite rather than merge: the latest context is the
-     * best guess for the next occurrence. Partial selection: one pass keeping a sorted k-array, O(V) typically.
+     * best guess for the next occurrence.
      */
     public void update(int token, float[] logits) {
         checkToken(token);
         if (logits.length != vocabularySize) {
             throw new IllegalArgumentException("logits must have " + vocabularySize + " entries, got " + logits.length);
         }
+        overwrite(token, topCandidates(logits, k));
+    }
+
+    /**
+     * Overwrites {@code token}'s row with {@code candidates} (best first, at most k; missing columns become
+     * empty): what {@link #update} does when only the target's top-k reached this table, e.g. from a remote decoder.
+     */
+    public void overwrite(int token, int[] candidates) {
+        checkToken(token);
+        if (candidates.length > k) {
+            throw new IllegalArgumentException("at most " + k + " candidates per row, got " + candidates.length);
+        }
+        for (int id : candidates) {
+            if (id < -1 || id >= vocabularySize) {
+                throw new IllegalArgumentException("candidate " + id + " outside the vocabulary of " + vocabularySize);
+            }
+        }
+        int row = token * k;
+        for (int c = 0; c < k; c++) {
+            table[row + c] = c < candidates.length ? candidates[c] : -1;
+        }
+    }
+
+    /**
+     * The ids of the {@code k} largest logits, best first, ties to the lower id, NaN skipped (fewer than k when
+     * fewer are numbers). Partial selection: one pass keeping a sorted k-array, O(V) typically.
+     */
+    public static int[] topCandidates(float[] logits, int k) {
         int[] ids = new int[k];
         float[] values = new float[k];
         int count = 0;
@@ -127,10 +155,7 @@ public final class TokenRecycler {
             values[pos] = v;
             ids[pos] = id;
         }
-        int row = token * k;
-        for (int c = 0; c < k; c++) {
-            table[row + c] = c < count ? ids[c] : -1;
-        }
+        return count == k ? ids : Arrays.copyOf(ids, count);
     }
 
     /** Bytes of the table (ids are int32: 512 × 8 → 16 KiB, 128 K × 8 → 4 MiB). */
