@@ -79,8 +79,21 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     @Override
     final void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
         Q8Activations a = (Q8Activations) prepared;
-        float[] sums = new float[4];
         int batch4 = batch - batch % 4;
+        if (batch4 > 0) {
+            batchRowsByFour(a, batch4, out, rowFrom, rowTo);
+        }
+        for (int bt = batch4; bt < batch; bt++) {
+            weightRowsByFour(a, bt, out, rowFrom, rowTo);
+        }
+    }
+
+    // The two paths below are separate methods so that each gets its own profile and compilation: compiled
+    // inside one method, the path a prefill had not taken was later recompiled badly and decode ran 2x slower.
+
+    /** Batch rows [0, batch4) four at a time against each weight row. */
+    private void batchRowsByFour(Q8Activations a, int batch4, float[] out, int rowFrom, int rowTo) {
+        float[] sums = new float[4];
         for (int r = rowFrom; r < rowTo; r++) {
             long ro = r * rowBytes;
             int vectorGroups = vectorGroups(ro);
@@ -91,35 +104,38 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
                 }
             }
         }
-        // The other batch rows: block sums of four weight rows first, then their four sequential sums interleaved,
-        // which hides the latency of each row's chain of additions (rows past the range repeat the last one).
+    }
+
+    /**
+     * Batch row bt against four weight rows at a time: their block sums first, then their four sequential sums
+     * interleaved, which hides the latency of each row's chain of additions (rows past the range repeat the last).
+     */
+    private void weightRowsByFour(Q8Activations a, int bt, float[] out, int rowFrom, int rowTo) {
         float[] blockSums = new float[4 * groups * LANES];
-        for (int bt = batch4; bt < batch; bt++) {
-            for (int r = rowFrom; r < rowTo; r += 4) {
-                int r1 = Math.min(r + 1, rowTo - 1), r2 = Math.min(r + 2, rowTo - 1), r3 = Math.min(r + 3, rowTo - 1);
-                long ro0 = r * rowBytes, ro1 = r1 * rowBytes, ro2 = r2 * rowBytes, ro3 = r3 * rowBytes;
-                int vectorGroups = vectorGroups(ro3);
-                int stride = groups * LANES;
-                blockSums(ro0, vectorGroups, a.q(), bt, blockSums, 0);
-                blockSums(ro1, vectorGroups, a.q(), bt, blockSums, stride);
-                blockSums(ro2, vectorGroups, a.q(), bt, blockSums, 2 * stride);
-                blockSums(ro3, vectorGroups, a.q(), bt, blockSums, 3 * stride);
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                int d0 = bt * groups * GROUP;
-                for (int blk = 0; blk < vectorGroups * GROUP; blk++) {
-                    int at = (blk / GROUP) * LANES + 8 * (blk % GROUP);
-                    float dx = a.d()[d0 + blk];
-                    long bo = (long) blk * blockBytes;
-                    s0 += blockSums[at] * Kernels.f16(data, ro0 + bo) * dx;
-                    s1 += blockSums[stride + at] * Kernels.f16(data, ro1 + bo) * dx;
-                    s2 += blockSums[2 * stride + at] * Kernels.f16(data, ro2 + bo) * dx;
-                    s3 += blockSums[3 * stride + at] * Kernels.f16(data, ro3 + bo) * dx;
-                }
-                out[bt * rows + r] = finish(s0, ro0, vectorGroups, a.q(), a.d(), bt);
-                out[bt * rows + r1] = finish(s1, ro1, vectorGroups, a.q(), a.d(), bt);
-                out[bt * rows + r2] = finish(s2, ro2, vectorGroups, a.q(), a.d(), bt);
-                out[bt * rows + r3] = finish(s3, ro3, vectorGroups, a.q(), a.d(), bt);
+        for (int r = rowFrom; r < rowTo; r += 4) {
+            int r1 = Math.min(r + 1, rowTo - 1), r2 = Math.min(r + 2, rowTo - 1), r3 = Math.min(r + 3, rowTo - 1);
+            long ro0 = r * rowBytes, ro1 = r1 * rowBytes, ro2 = r2 * rowBytes, ro3 = r3 * rowBytes;
+            int vectorGroups = vectorGroups(ro3);
+            int stride = groups * LANES;
+            blockSums(ro0, vectorGroups, a.q(), bt, blockSums, 0);
+            blockSums(ro1, vectorGroups, a.q(), bt, blockSums, stride);
+            blockSums(ro2, vectorGroups, a.q(), bt, blockSums, 2 * stride);
+            blockSums(ro3, vectorGroups, a.q(), bt, blockSums, 3 * stride);
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            int d0 = bt * groups * GROUP;
+            for (int blk = 0; blk < vectorGroups * GROUP; blk++) {
+                int at = (blk / GROUP) * LANES + 8 * (blk % GROUP);
+                float dx = a.d()[d0 + blk];
+                long bo = (long) blk * blockBytes;
+                s0 += blockSums[at] * Kernels.f16(data, ro0 + bo) * dx;
+                s1 += blockSums[stride + at] * Kernels.f16(data, ro1 + bo) * dx;
+                s2 += blockSums[2 * stride + at] * Kernels.f16(data, ro2 + bo) * dx;
+                s3 += blockSums[3 * stride + at] * Kernels.f16(data, ro3 + bo) * dx;
             }
+            out[bt * rows + r] = finish(s0, ro0, vectorGroups, a.q(), a.d(), bt);
+            out[bt * rows + r1] = finish(s1, ro1, vectorGroups, a.q(), a.d(), bt);
+            out[bt * rows + r2] = finish(s2, ro2, vectorGroups, a.q(), a.d(), bt);
+            out[bt * rows + r3] = finish(s3, ro3, vectorGroups, a.q(), a.d(), bt);
         }
     }
 
