@@ -102,11 +102,13 @@ class SpeculativeBatcherTest {
 
     @Test
     void speculativeGreedyEqualsPlainGreedyInMixedBatches() throws Exception {
-        // two settings: 256 tokens through end-of-generation, and stopping at end-of-generation or a stop string
+        // two settings: 256 tokens through end-of-generation (every prompt, each drafter), and stopping at
+        // end-of-generation or a stop string (hybrid, 20 prompts: the emission checks, not the drafting, are tested)
         for (boolean ignoreEos : new boolean[] {true, false}) {
             List<String> stop = ignoreEos ? List.of() : List.of("Lily said");
+            int count = ignoreEos ? prompts.size() : 20;
             List<Submission> plainRun = new ArrayList<>();
-            for (int p = 0; p < prompts.size(); p++) {
+            for (int p = 0; p < count; p++) {
                 plainRun.add(new Submission(p, request(p, ignoreEos, stop, Speculation.OFF)));
             }
             long t0 = System.nanoTime();
@@ -116,7 +118,7 @@ class SpeculativeBatcherTest {
             SpeculationMode[] modes = ignoreEos ? DRAFTING : new SpeculationMode[] {SpeculationMode.HYBRID};
             for (int round = 0; round < modes.length; round++) {
                 List<Submission> mixed = new ArrayList<>();
-                for (int p = 0; p < prompts.size(); p++) {
+                for (int p = 0; p < count; p++) {
                     SpeculationMode mode = modes[(p + round) % modes.length];
                     mixed.add(new Submission(p, request(p, ignoreEos, stop, new Speculation(mode, TREE_NODES))));
                     if (p % 3 == round % 3) {
@@ -186,10 +188,11 @@ class SpeculativeBatcherTest {
         for (Collector c : run(few, 64)) {
             SpeculationStats s = c.done.get().speculation();
             assertEquals(SpeculationMode.AUTO, s.mode());
-            assertTrue(s.drafted() > 0 && s.accepted() > 0, "auto drafts with 2 sequences: " + s);
+            assertTrue(s.drafted() > s.steps() && s.accepted() > 0, "auto drafts with 2 sequences: " + s);
         }
-        // 12 sequences of the same length start decoding in the same step and finish together: more than
-        // autoMaxRunning (4) decode in every step, so auto never drafts
+        // 12 sequences of the same prompt: once they all decode (more than autoMaxRunning = 4), auto drafts
+        // nothing. Submissions reach the engine thread asynchronously, so the first few steps may run with fewer
+        // sequences and draft; with 2 sequences above every step drafts at least the minimum budget (8 nodes).
         List<Submission> many = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
             many.add(new Submission(0, request(0, true, List.of(), Speculation.of(SpeculationMode.AUTO))));
@@ -197,7 +200,7 @@ class SpeculativeBatcherTest {
         List<Collector> got = run(many, 512);
         for (Collector c : got) {
             SpeculationStats s = c.done.get().speculation();
-            assertEquals(0, s.drafted(), "auto with 12 sequences: " + s);
+            assertTrue(s.drafted() < s.steps() / 2, "auto with 12 sequences drafts (almost) nothing: " + s);
             assertEquals(TOKENS - 1, s.steps(), "one decode step per token after the first");
             assertArrayEquals(got.get(0).ids(), c.ids());
         }
