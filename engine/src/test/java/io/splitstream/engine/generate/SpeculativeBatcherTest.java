@@ -205,4 +205,30 @@ class SpeculativeBatcherTest {
             assertArrayEquals(got.get(0).ids(), c.ids());
         }
     }
+
+    /**
+     * A cache with room for the prompt and output but not the tree: the request is still admitted (plain budget)
+     * and drafts in whatever room its reservation has left, with plain greedy's output.
+     */
+    @Test
+    void treeIsCutToTheRoomLeftWhenTheCacheHasNoneForIt() throws Exception {
+        int[] prompt = prompts.get(0);
+        int maxTokens = 96;
+        KvCache cache = model.newKvCache(KvPrecision.F32, prompt.length + maxTokens);
+        List<Collector> out = new ArrayList<>();
+        try (ContinuousBatcher batcher = new ContinuousBatcher(transformer, cache, new ContinuousBatcher.Options(64, 4),
+                "spec-test-tight")) {
+            for (Speculation s : List.of(Speculation.OFF, Speculation.of(SpeculationMode.HYBRID))) {
+                Collector c = new Collector();
+                out.add(c);
+                batcher.submit(new GenerationRequest(prompt, SamplingParams.greedy(), maxTokens, true, List.of(), s), c);
+                c.done.get(60, TimeUnit.SECONDS);
+            }
+        }
+        assertSame(out.get(0), out.get(1), "tight cache");
+        SpeculationStats s = out.get(1).done.get().speculation();
+        assertEquals(SpeculationMode.HYBRID, s.mode());
+        assertTrue(s.drafted() > 0 && s.steps() < maxTokens - 1, s.toString());
+        assertEquals(0, cache.usedBlocks());
+    }
 }
