@@ -5,11 +5,13 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.splitstream.engine.cli.Args;
 import io.splitstream.engine.cli.Json;
+import io.splitstream.engine.cli.SpeculationReport;
 import io.splitstream.proto.v1.GenerateChunk;
 import io.splitstream.proto.v1.GenerateRequest;
 import io.splitstream.proto.v1.GenerationGrpc;
 import io.splitstream.proto.v1.Mode;
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -26,7 +28,8 @@ final class CompleteCommand implements Main.Command {
     @Override
     public String usage() {
         return "--endpoint HOST:PORT --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] "
-                + "[--stop S] [--ignore-eos] [--mode split|colocated] [--json]";
+                + "[--stop S] [--ignore-eos] [--mode split|colocated] "
+                + "[--speculation off|auto|recycling|retrieval|hybrid|rag [--max-tree-nodes N]] [--json]";
     }
 
     @Override
@@ -61,6 +64,13 @@ final class CompleteCommand implements Main.Command {
         String mode = args.string("mode", null);
         if (mode != null) {
             req.setMode(Mode.valueOf("MODE_" + mode.toUpperCase(Locale.ROOT)));
+        }
+        String speculation = args.string("speculation", null);
+        int maxTreeNodes = args.integer("max-tree-nodes", 0);
+        if (speculation != null || maxTreeNodes != 0) {
+            // checked by the gateway (INVALID_ARGUMENT names the valid modes); empty = the decode instance's default
+            req.setSpeculation(SpeculationParameters.newBuilder().setMode(speculation == null ? "" : speculation)
+                    .setMaxTreeNodes(maxTreeNodes));
         }
         boolean json = args.flag("json");
         args.checkAllUsed();
@@ -118,13 +128,20 @@ final class CompleteCommand implements Main.Command {
                 r.put("timings", t);
                 r.put("prefill_instance", f.getPrefillInstance());
                 r.put("decode_instance", f.getDecodeInstance());
+                var spec = f.getSpeculation();
+                r.put("speculation", SpeculationReport.json(spec.getMode(), spec.getSteps(), spec.getDrafted(), spec.getAccepted(),
+                        spec.getMeanAcceptedPerStep()));
                 out.println(Json.write(r));
             } else {
                 out.println();
-                System.err.printf("[TTFT %.0f ms, %.1f tokens/s, %d tokens, KV moved %.1f KB in %.0f ms, finish %s]%n",
+                var spec = f.getSpeculation();
+                System.err.printf("[TTFT %.0f ms, %.1f tokens/s, %d tokens, KV moved %.1f KB in %.0f ms, finish %s%s]%n",
                         ttftMs, tokensPerSecond, tokens.size(), f.getTimings().getKvBytes() / 1024.0,
                         f.getTimings().getKvTransferMs(),
-                        f.getFinishReason().name().replace("FINISH_REASON_", "").toLowerCase(Locale.ROOT));
+                        f.getFinishReason().name().replace("FINISH_REASON_", "").toLowerCase(Locale.ROOT),
+                        spec.getMode().isEmpty() || spec.getMode().equals("off") ? ""
+                                : ", " + SpeculationReport.line(spec.getMode(), spec.getDrafted(), spec.getAccepted(),
+                                        spec.getMeanAcceptedPerStep()));
             }
             return 0;
         } catch (StatusRuntimeException e) {

@@ -1,6 +1,7 @@
 package io.splitstream.decode;
 
 import io.splitstream.engine.kv.KvPrecision;
+import io.splitstream.engine.spec.SpeculationMode;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +25,9 @@ public class DecodeConfig {
     private final int maxRunning;
     private final int prefillTokensPerStep;
     private final Optional<String> advertisedAddress;
+    private final String defaultSpeculation;
+    private final String drafter;
+    private final int autoSpeculationLimit;
 
     DecodeConfig(@ConfigProperty(name = "splitstream.model") String model,
                  @ConfigProperty(name = "splitstream.threads") OptionalInt threads,
@@ -33,7 +37,10 @@ public class DecodeConfig {
                  @ConfigProperty(name = "splitstream.reservation-timeout", defaultValue = "30s") Duration reservationTimeout,
                  @ConfigProperty(name = "splitstream.max-running", defaultValue = "64") int maxRunning,
                  @ConfigProperty(name = "splitstream.prefill-tokens-per-step", defaultValue = "128") int prefillTokensPerStep,
-                 @ConfigProperty(name = "splitstream.advertised-address") Optional<String> advertisedAddress) {
+                 @ConfigProperty(name = "splitstream.advertised-address") Optional<String> advertisedAddress,
+                 @ConfigProperty(name = "splitstream.decode.speculation.default", defaultValue = "off") String defaultSpeculation,
+                 @ConfigProperty(name = "splitstream.decode.speculation.drafter", defaultValue = "local") String drafter,
+                 @ConfigProperty(name = "splitstream.decode.speculation.auto-max-running", defaultValue = "4") int autoSpeculationLimit) {
         this.model = Path.of(model);
         this.threads = threads;
         this.kvTokens = kvTokens;
@@ -43,6 +50,9 @@ public class DecodeConfig {
         this.maxRunning = maxRunning;
         this.prefillTokensPerStep = prefillTokensPerStep;
         this.advertisedAddress = advertisedAddress;
+        this.defaultSpeculation = defaultSpeculation;
+        this.drafter = drafter;
+        this.autoSpeculationLimit = autoSpeculationLimit;
     }
 
     /** Path of the GGUF model file (required). */
@@ -57,6 +67,7 @@ public class DecodeConfig {
 
     public DecodeSettings settings() {
         return new DecodeSettings(model, threads.orElse(Runtime.getRuntime().availableProcessors()), kvTokens,
-                KvPrecision.parse(kvPrecision), acceptOtherWeights, reservationTimeout, maxRunning, prefillTokensPerStep);
+                KvPrecision.parse(kvPrecision), acceptOtherWeights, reservationTimeout, maxRunning, prefillTokensPerStep,
+                SpeculationMode.parse(defaultSpeculation, SpeculationMode.OFF), drafter, autoSpeculationLimit);
     }
 }

@@ -13,6 +13,7 @@ import io.splitstream.engine.kv.KvCache;
 import io.splitstream.engine.model.Model;
 import io.splitstream.engine.model.Transformer;
 import io.splitstream.engine.sampling.SamplingParams;
+import io.splitstream.engine.spec.Speculation;
 import io.splitstream.engine.tensor.ComputePool;
 import io.splitstream.proto.internal.v1.DecodeRequest;
 import io.splitstream.proto.internal.v1.InstanceStatus;
@@ -60,7 +61,8 @@ public final class DecodeEngine implements AutoCloseable {
         this.instanceAddress = instanceAddress;
         this.cache = model.newKvCache(settings.kvPrecision(), settings.kvTokens());
         this.batcher = new ContinuousBatcher(new Transformer(model, pool), cache,
-                new ContinuousBatcher.Options(settings.prefillTokensPerStep(), settings.maxRunning()), "splitstream-decode-batcher");
+                new ContinuousBatcher.Options(settings.prefillTokensPerStep(), settings.maxRunning(), settings.autoSpeculationLimit()),
+                SpeculationDrafters.create(settings.drafter(), model), "splitstream-decode-batcher");
         this.reservations = new Reservations(cache, settings.reservationTimeout());
     }
 
@@ -174,7 +176,8 @@ public final class DecodeEngine implements AutoCloseable {
         SamplingParams sampling;
         try {
             sampling = Protocol.sampling(r.getSampling(), ThreadLocalRandom.current().nextLong());
-            return new GenerationRequest(prompt, sampling, maxTokens, r.getIgnoreEos(), List.copyOf(r.getStopList()));
+            Speculation speculation = Protocol.speculation(r.getSpeculation(), settings.defaultSpeculation());
+            return new GenerationRequest(prompt, sampling, maxTokens, r.getIgnoreEos(), List.copyOf(r.getStopList()), speculation);
         } catch (IllegalArgumentException e) {
             throw invalid(e.getMessage());
         }
@@ -296,6 +299,7 @@ public final class DecodeEngine implements AutoCloseable {
                 .setUsage(Usage.newBuilder().setPromptTokens(f.promptTokens()).setCompletionTokens(f.completionTokens()))
                 .setTimings(t)
                 .setDecodeInstance(instanceAddress.get())
+                .setSpeculation(Protocol.speculationStats(f.speculation()))
                 .build();
         return GenerateChunk.newBuilder().setText(f.trailingText()).setFinal(fin).build();
     }

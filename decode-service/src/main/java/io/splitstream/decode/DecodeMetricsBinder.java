@@ -1,11 +1,14 @@
 package io.splitstream.decode;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.splitstream.engine.generate.FinishReason;
 import io.splitstream.engine.generate.GenerationListener;
+import io.splitstream.engine.spec.SpeculationMode;
+import io.splitstream.engine.spec.SpeculationStats;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -25,6 +28,9 @@ public class DecodeMetricsBinder implements DecodeMetrics {
     private final Counter kvImportBytes;
     private final MeterRegistry registry;
     private final Map<FinishReason, Counter> outcomes = new EnumMap<>(FinishReason.class);
+    private final Map<SpeculationMode, Counter> drafted = new EnumMap<>(SpeculationMode.class);
+    private final Map<SpeculationMode, Counter> accepted = new EnumMap<>(SpeculationMode.class);
+    private final Map<SpeculationMode, DistributionSummary> acceptedPerStep = new EnumMap<>(SpeculationMode.class);
 
     DecodeMetricsBinder(MeterRegistry registry) {
         this.registry = registry;
@@ -40,6 +46,17 @@ public class DecodeMetricsBinder implements DecodeMetrics {
         for (FinishReason r : FinishReason.values()) {
             outcomes.put(r, Counter.builder("splitstream.requests").description("Decode requests by outcome")
                     .tag("outcome", r.name().toLowerCase(java.util.Locale.ROOT)).register(registry));
+        }
+        for (SpeculationMode m : SpeculationMode.values()) {
+            if (m != SpeculationMode.OFF) {
+                drafted.put(m, Counter.builder("splitstream.speculation.drafted").description("Draft nodes verified")
+                        .tag("drafter", m.apiName()).register(registry));
+                accepted.put(m, Counter.builder("splitstream.speculation.accepted").description("Draft tokens accepted")
+                        .tag("drafter", m.apiName()).register(registry));
+                acceptedPerStep.put(m, DistributionSummary.builder("splitstream.speculation.accepted.per.step")
+                        .description("Tokens emitted per decode step of a speculating request (1 = nothing accepted)")
+                        .serviceLevelObjectives(1, 1.5, 2, 2.5, 3, 4, 5, 6, 8).tag("drafter", m.apiName()).register(registry));
+            }
         }
     }
 
@@ -77,6 +94,12 @@ public class DecodeMetricsBinder implements DecodeMetrics {
     @Override
     public void finished(GenerationListener.Finish f, long durationNanos) {
         outcomes.get(f.reason()).increment();
+        SpeculationStats s = f.speculation();
+        if (s.mode() != SpeculationMode.OFF && s.steps() > 0) {
+            drafted.get(s.mode()).increment(s.drafted());
+            accepted.get(s.mode()).increment(s.accepted());
+            acceptedPerStep.get(s.mode()).record(s.meanAcceptedPerStep());
+        }
         duration.record(durationNanos, TimeUnit.NANOSECONDS);
         if (f.timings() != null) {
             queue.record(Math.round(f.timings().queueMs() * 1e6), TimeUnit.NANOSECONDS);

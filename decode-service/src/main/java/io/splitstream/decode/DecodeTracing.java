@@ -49,7 +49,10 @@ public final class DecodeTracing {
             this.start = start;
         }
 
-        /** The batcher finished the sequence: tokens, steps, queue wait (as an event when it was admitted), outcome. */
+        /**
+         * The batcher finished the sequence: tokens, steps, queue wait (as an event when it was admitted), outcome,
+         * speculation (mode; drafted and accepted when it drafted).
+         */
         void finished(GenerationListener.Finish f) {
             if (!ended.compareAndSet(false, true)) {
                 return;
@@ -59,7 +62,12 @@ public final class DecodeTracing {
                     .setAttribute(DECODE_STEPS, (long) f.steps())
                     .setAttribute(QUEUE_MS, t.queueMs())
                     .setAttribute(TTFT_MS, t.timeToFirstTokenMs())
-                    .setAttribute(OUTCOME, f.reason().name().toLowerCase(Locale.ROOT));
+                    .setAttribute(OUTCOME, f.reason().name().toLowerCase(Locale.ROOT))
+                    .setAttribute(SPECULATION_MODE, f.speculation().mode().apiName());
+            if (f.speculation().drafted() > 0) {
+                span.setAttribute(SPECULATION_DRAFTED, f.speculation().drafted())
+                        .setAttribute(SPECULATION_ACCEPTED, f.speculation().accepted());
+            }
             span.addEvent(DECODE_ADMITTED, Attributes.of(QUEUE_MS, t.queueMs()),
                     TimeUnit.SECONDS.toNanos(start.getEpochSecond()) + start.getNano() + Math.round(t.queueMs() * 1e6),
                     TimeUnit.NANOSECONDS);

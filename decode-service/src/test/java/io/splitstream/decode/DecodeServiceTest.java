@@ -27,6 +27,8 @@ import io.splitstream.proto.internal.v1.StatusRequest;
 import io.splitstream.proto.v1.FinishReason;
 import io.splitstream.proto.v1.GenerateChunk;
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
+import io.splitstream.proto.v1.SpeculationStats;
 import io.splitstream.service.Protocol;
 import jakarta.inject.Inject;
 import java.time.Duration;
@@ -49,6 +51,9 @@ class DecodeServiceTest {
 
     @Inject
     EngineHolder holder;
+
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
 
     private DecodeGrpc.DecodeBlockingStub decode;
     private MutinyKvTransferGrpc.MutinyKvTransferStub kv;
@@ -256,6 +261,60 @@ class DecodeServiceTest {
         reserve(100);
         assertTrue(status().getKvBlocksFree() < status().getKvBlocksTotal());
         awaitAllBlocksFree(); // reservation-timeout is 2s in tests
+    }
+
+    @Test
+    void speculativeGreedyEqualsPlainGreedyAndReportsItsStats() throws Exception {
+        Result plain = collect(decode.generate(greedy(200).build()));
+        assertArrayEquals(java.util.Arrays.copyOf(golden, 64), java.util.Arrays.copyOf(plain.tokens(), 64));
+        SpeculationStats plainStats = plain.last().getFinal().getSpeculation();
+        assertEquals("off", plainStats.getMode(), "the default is off");
+        assertEquals(0, plainStats.getDrafted());
+        assertEquals(1.0, plainStats.getMeanAcceptedPerStep());
+        for (String mode : List.of("recycling", "retrieval", "hybrid", "auto", "rag")) {
+            double draftedBefore = drafted(mode);
+            Result r = collect(decode.generate(greedy(200)
+                    .setSpeculation(SpeculationParameters.newBuilder().setMode(mode).setMaxTreeNodes(32)).build()));
+            assertArrayEquals(plain.tokens(), r.tokens(), mode);
+            assertEquals(plain.text(), r.text(), mode);
+            SpeculationStats s = r.last().getFinal().getSpeculation();
+            assertEquals(mode, s.getMode());
+            assertTrue(s.getSteps() > 0 && s.getSteps() < 199, mode + ": " + s);
+            assertTrue(s.getDrafted() > 0 && s.getAccepted() > 0, mode + ": " + s);
+            assertTrue(s.getMeanAcceptedPerStep() > 1, mode + ": " + s);
+            assertEquals(s.getDrafted(), drafted(mode) - draftedBefore, 0.0, "splitstream_speculation_drafted_total{drafter=" + mode + "}");
+            assertTrue(registry.get("splitstream.speculation.accepted.per.step").tag("drafter", mode).summary().count() > 0);
+        }
+        awaitAllBlocksFree();
+    }
+
+    private double drafted(String mode) {
+        return registry.get("splitstream.speculation.drafted").tag("drafter", mode).counter().count();
+    }
+
+    @Test
+    void speculativeSplitGenerationFromPushedKvMatchesGolden() throws Exception {
+        String id = reserve(5 + 64);
+        push(export.withTransferId(id));
+        Result r = collect(decode.generate(greedy(64).setTransferId(id).setFirstToken(export.firstToken())
+                .setSpeculation(SpeculationParameters.newBuilder().setMode("hybrid")).build()));
+        assertArrayEquals(java.util.Arrays.copyOf(golden, 64), r.tokens());
+        assertEquals("hybrid", r.last().getFinal().getSpeculation().getMode());
+        assertTrue(r.last().getFinal().getSpeculation().getAccepted() > 0);
+        awaitAllBlocksFree();
+    }
+
+    @Test
+    void badSpeculationIsInvalidArgument() {
+        var badMode = greedy(4).setSpeculation(SpeculationParameters.newBuilder().setMode("fast")).build();
+        var e = assertThrows(StatusRuntimeException.class, () -> collect(decode.generate(badMode)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("off, auto, recycling, retrieval, hybrid, rag"),
+                e.getStatus().getDescription());
+        var tooMany = greedy(4).setSpeculation(SpeculationParameters.newBuilder().setMode("hybrid").setMaxTreeNodes(1000)).build();
+        e = assertThrows(StatusRuntimeException.class, () -> collect(decode.generate(tooMany)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("max_tree_nodes"), e.getStatus().getDescription());
     }
 
     @Test

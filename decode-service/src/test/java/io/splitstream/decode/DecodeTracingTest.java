@@ -106,6 +106,18 @@ class DecodeTracingTest {
         var a = decodeSpan().getAttributes();
         assertEquals("colocated", a.get(TraceAttributes.MODE));
         assertEquals(8L, a.get(TraceAttributes.DECODE_STEPS)); // one prompt chunk (with the first token), then 7
+        assertEquals("off", a.get(TraceAttributes.SPECULATION_MODE));
+        assertEquals(null, a.get(TraceAttributes.SPECULATION_DRAFTED));
+    }
+
+    @Test
+    void speculationFiguresAreRecorded() throws Exception {
+        engine.generate(greedy(32).setSpeculation(io.splitstream.proto.v1.SpeculationParameters.newBuilder().setMode("hybrid"))
+                .build(), parent()).collect().asList().await().atMost(Duration.ofSeconds(60));
+        var a = decodeSpan().getAttributes();
+        assertEquals("hybrid", a.get(TraceAttributes.SPECULATION_MODE));
+        assertTrue(a.get(TraceAttributes.SPECULATION_DRAFTED) > 0);
+        assertTrue(a.get(TraceAttributes.SPECULATION_ACCEPTED) >= 0);
     }
 
     @Test

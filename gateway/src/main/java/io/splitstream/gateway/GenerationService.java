@@ -126,7 +126,7 @@ public final class GenerationService {
         return DecodeRequest.newBuilder().setRequestId(v.requestId())
                 .addAllPromptTokens(Arrays.stream(v.promptTokens()).boxed().toList())
                 .setSampling(v.sampling()).setMaxTokens(v.maxTokens()).addAllStop(v.stop())
-                .setIgnoreEos(v.ignoreEos()).setLogprobs(v.logprobs());
+                .setIgnoreEos(v.ignoreEos()).setLogprobs(v.logprobs()).setSpeculation(v.speculation());
     }
 
     private Multi<GenerateChunk> colocated(ValidatedRequest v, List<Instance> decodes, int index, Deadline deadline,

@@ -2,7 +2,10 @@ package io.splitstream.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.splitstream.proto.v1.GenerateRequest;
+import io.splitstream.engine.spec.Speculation;
+import io.splitstream.engine.spec.SpeculationMode;
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
 import io.splitstream.proto.v1.TokenIds;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +17,8 @@ import java.util.Optional;
  * <p>Mapped: prompt (a string, one string in an array, or token ids), messages (rendered with the model's chat
  * template), max_tokens / max_completion_tokens, temperature, top_p, seed, stop (string or array),
  * presence_penalty, frequency_penalty, n (must be 1), stream, stream_options.include_usage, and the llama.cpp /
- * vLLM extensions top_k, min_p, repetition_penalty, ignore_eos. logprobs, echo, suffix and best_of &gt; 1 are refused.
+ * vLLM extensions top_k, min_p, repetition_penalty, ignore_eos, and Splitstream's {@code speculation} (a mode string
+ * or {@code {"mode": "...", "max_tree_nodes": N}}). logprobs, echo, suffix and best_of &gt; 1 are refused.
  */
 public final class OpenAiRequests {
     /** A parsed request: what to generate and how to answer. */
@@ -188,7 +192,51 @@ public final class OpenAiRequests {
             }
             r.setIgnoreEos(ignoreEos.asBoolean());
         }
+        JsonNode speculation = body.get("speculation");
+        if (speculation != null && !speculation.isNull()) {
+            r.setSpeculation(speculation(speculation));
+        }
         return r;
+    }
+
+    /** {@code "hybrid"} or {@code {"mode": "hybrid", "max_tree_nodes": 32}}, checked here so errors name the JSON field. */
+    private static SpeculationParameters speculation(JsonNode node) {
+        SpeculationParameters.Builder b = SpeculationParameters.newBuilder();
+        if (node.isTextual()) {
+            b.setMode(node.asText());
+        } else if (node.isObject()) {
+            JsonNode mode = node.get("mode");
+            if (mode != null && !mode.isNull()) {
+                if (!mode.isTextual()) {
+                    throw OpenAiException.badRequest("'speculation.mode' must be a string", "speculation.mode");
+                }
+                b.setMode(mode.asText());
+            }
+            JsonNode nodes = node.get("max_tree_nodes");
+            if (nodes != null && !nodes.isNull()) {
+                if (!nodes.isIntegralNumber() || nodes.asLong() < 1 || nodes.asLong() > Speculation.LIMIT_TREE_NODES) {
+                    throw OpenAiException.badRequest("'speculation.max_tree_nodes' must be an integer in 1.."
+                            + Speculation.LIMIT_TREE_NODES, "speculation.max_tree_nodes");
+                }
+                b.setMaxTreeNodes((int) nodes.asLong());
+            }
+            for (var names = node.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!name.equals("mode") && !name.equals("max_tree_nodes")) {
+                    throw OpenAiException.badRequest("unknown field 'speculation." + name + "' (mode, max_tree_nodes)",
+                            "speculation." + name);
+                }
+            }
+        } else {
+            throw OpenAiException.badRequest("'speculation' must be a mode string or an object {\"mode\", \"max_tree_nodes\"}",
+                    "speculation");
+        }
+        try {
+            SpeculationMode.parse(b.getMode(), SpeculationMode.OFF);
+        } catch (IllegalArgumentException e) {
+            throw OpenAiException.badRequest(e.getMessage(), "speculation.mode");
+        }
+        return b.build();
     }
 
     private static Optional<Double> number(JsonNode body, String key) {

@@ -26,6 +26,7 @@ public final class OpenAiResponses {
     private final boolean chat;
     private final boolean includeUsage;
     private final StringBuilder text = new StringBuilder();
+    private io.splitstream.proto.v1.SpeculationStats speculation;
     private boolean roleSent;
     private int completionTokens;
     private int promptTokens;
@@ -61,8 +62,9 @@ public final class OpenAiResponses {
                     : streamChunk(null, chunk.getText(), null))));
         }
         if (chunk.hasFinal()) {
-            out.add(frame(write(chat ? streamChunk(JSON.createObjectNode(), null, finishReason)
-                    : streamChunk(null, "", finishReason))));
+            ObjectNode last = chat ? streamChunk(JSON.createObjectNode(), null, finishReason) : streamChunk(null, "", finishReason);
+            addSpeculation(last);
+            out.add(frame(write(last)));
             if (includeUsage) {
                 ObjectNode u = base(chat ? "chat.completion.chunk" : "text_completion");
                 u.putArray("choices");
@@ -93,13 +95,29 @@ public final class OpenAiResponses {
         choice.putNull("logprobs");
         choice.put("finish_reason", finishReason);
         root.set("usage", usage());
+        addSpeculation(root);
         return write(root);
+    }
+
+    /** Splitstream's extension: what speculative decoding did, when the decode instance reported it. */
+    private void addSpeculation(ObjectNode root) {
+        if (speculation != null) {
+            root.putObject("speculation")
+                    .put("mode", speculation.getMode())
+                    .put("steps", speculation.getSteps())
+                    .put("drafted", speculation.getDrafted())
+                    .put("accepted", speculation.getAccepted())
+                    .put("mean_accepted_per_step", speculation.getMeanAcceptedPerStep());
+        }
     }
 
     private void count(GenerateChunk chunk) {
         completionTokens += chunk.getTokenIdsCount();
         if (chunk.hasFinal()) {
             finishReason = finishReason(chunk.getFinal().getFinishReason());
+            if (chunk.getFinal().hasSpeculation()) {
+                speculation = chunk.getFinal().getSpeculation();
+            }
             if (chunk.getFinal().hasUsage()) {
                 promptTokens = chunk.getFinal().getUsage().getPromptTokens();
                 completionTokens = chunk.getFinal().getUsage().getCompletionTokens();

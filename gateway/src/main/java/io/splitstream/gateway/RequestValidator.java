@@ -2,6 +2,7 @@ package io.splitstream.gateway;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.splitstream.engine.spec.SpeculationMode;
 import io.splitstream.proto.v1.GenerateRequest;
 import io.splitstream.proto.v1.SamplingParameters;
 import io.splitstream.service.Protocol;
@@ -94,9 +95,14 @@ public final class RequestValidator {
             case MODE_COLOCATED -> GatewayConfig.Mode.COLOCATED;
             case UNRECOGNIZED -> throw invalid("unknown mode " + r.getModeValue());
         };
+        try {
+            Protocol.speculation(r.getSpeculation(), SpeculationMode.OFF);
+        } catch (IllegalArgumentException e) {
+            throw invalid(e.getMessage());
+        }
         String id = r.getRequestId().isEmpty() ? UUID.randomUUID().toString() : r.getRequestId();
         return new ValidatedRequest(id, prompt, sampling, maxTokens, clamped, r.getStopList(), r.getIgnoreEos(),
-                r.getLogprobs(), mode);
+                r.getLogprobs(), mode, r.getSpeculation());
     }
 
     static StatusRuntimeException invalid(String message) {

@@ -1,6 +1,7 @@
 package io.splitstream.gateway;
 
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
 import java.util.List;
 
 /**
@@ -9,7 +10,9 @@ import java.util.List;
  * @param maxTokens      tokens to generate at most, already clamped to the context left after the prompt
  * @param clamped        whether maxTokens was lowered to fit the context
  * @param mode           the mode asked for (the gateway's default when the request said none)
+ * @param speculation    as asked (checked; an empty mode leaves the choice to the decode instance's default)
  */
 public record ValidatedRequest(String requestId, int[] promptTokens, SamplingParameters sampling, int maxTokens,
-        boolean clamped, List<String> stop, boolean ignoreEos, int logprobs, GatewayConfig.Mode mode) {
+        boolean clamped, List<String> stop, boolean ignoreEos, int logprobs, GatewayConfig.Mode mode,
+        SpeculationParameters speculation) {
 }

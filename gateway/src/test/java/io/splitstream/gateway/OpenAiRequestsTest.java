@@ -112,4 +112,28 @@ class OpenAiRequestsTest {
         assertArrayEquals(model.tokenizer().encode(expected, true, true), ids);
         assertEquals(model.tokenizer().bosId(), ids[0]);
     }
+
+    @Test
+    void speculationExtensionTakesAModeStringOrAnObject() {
+        GenerateRequest r = plain.completion(json("""
+                {"prompt":"Once","speculation":"recycling"}""")).request();
+        assertEquals("recycling", r.getSpeculation().getMode());
+        assertEquals(0, r.getSpeculation().getMaxTreeNodes());
+        r = plain.completion(json("""
+                {"prompt":"Once","speculation":{"mode":"Hybrid","max_tree_nodes":24}}""")).request();
+        assertEquals("Hybrid", r.getSpeculation().getMode());
+        assertEquals(24, r.getSpeculation().getMaxTreeNodes());
+        assertFalse(plain.completion(json("{\"prompt\":\"Once\"}")).request().hasSpeculation());
+        OpenAiException e = bad("""
+                {"prompt":"Once","speculation":"warp"}""", false);
+        assertEquals(400, e.httpStatus());
+        assertEquals("speculation.mode", e.param());
+        assertTrue(e.getMessage().contains("off, auto, recycling, retrieval, hybrid, rag"), e.getMessage());
+        assertEquals("speculation.max_tree_nodes", bad("""
+                {"prompt":"Once","speculation":{"mode":"hybrid","max_tree_nodes":0}}""", false).param());
+        assertEquals("speculation", bad("""
+                {"prompt":"Once","speculation":5}""", false).param());
+        assertEquals("speculation.depth", bad("""
+                {"prompt":"Once","speculation":{"depth":3}}""", false).param());
+    }
 }

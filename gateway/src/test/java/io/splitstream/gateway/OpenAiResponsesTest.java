@@ -109,4 +109,24 @@ class OpenAiResponsesTest {
         assertEquals("n", j.at("/error/param").asText());
         assertEquals("m", MAPPER.readTree(OpenAiResponses.models("m", 1)).at("/data/0/id").asText());
     }
+
+    @Test
+    void speculationStatsFromTheFinalAreReported() throws Exception {
+        GenerateChunk last = B.toBuilder().setFinal(B.getFinal().toBuilder().setSpeculation(
+                io.splitstream.proto.v1.SpeculationStats.newBuilder().setMode("hybrid").setSteps(4).setDrafted(40)
+                        .setAccepted(6).setMeanAcceptedPerStep(2.5))).build();
+        OpenAiResponses stream = new OpenAiResponses("cmpl-1", "m", 100, false, false, 3);
+        List<String> frames = new ArrayList<>(stream.frames(A));
+        frames.addAll(stream.frames(last));
+        JsonNode s = data(frames.get(2)).get("speculation");
+        assertEquals("hybrid", s.get("mode").asText());
+        assertEquals(4, s.get("steps").asLong());
+        assertEquals(40, s.get("drafted").asLong());
+        assertEquals(6, s.get("accepted").asLong());
+        assertEquals(2.5, s.get("mean_accepted_per_step").asDouble());
+        OpenAiResponses whole = new OpenAiResponses("cmpl-2", "m", 100, true, false, 3);
+        whole.accumulate(A);
+        whole.accumulate(last);
+        assertEquals("hybrid", MAPPER.readTree(whole.complete()).at("/speculation/mode").asText());
+    }
 }

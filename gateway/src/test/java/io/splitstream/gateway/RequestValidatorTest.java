@@ -125,4 +125,15 @@ class RequestValidatorTest {
         assertEquals(GatewayConfig.Mode.COLOCATED, GatewayConfig.Mode.parse("Colocated"));
         assertThrows(IllegalArgumentException.class, () -> GatewayConfig.kvEncoding("q4"));
     }
+
+    @Test
+    void speculationIsCheckedAndPassedOn() {
+        var asked = io.splitstream.proto.v1.SpeculationParameters.newBuilder().setMode("hybrid").setMaxTreeNodes(32).build();
+        assertEquals(asked, validator.validate(tokens(1, 2).setSpeculation(asked).build()).speculation());
+        assertEquals("", validator.validate(tokens(1, 2).build()).speculation().getMode(), "unset: the decode default");
+        assertTrue(invalid(tokens(1).setSpeculation(asked.toBuilder().setMode("turbo")).build())
+                .contains("speculation mode must be one of off, auto, recycling, retrieval, hybrid, rag, got 'turbo'"));
+        assertTrue(invalid(tokens(1).setSpeculation(asked.toBuilder().setMaxTreeNodes(257)).build())
+                .contains("max_tree_nodes must be in 1..256"));
+    }
 }

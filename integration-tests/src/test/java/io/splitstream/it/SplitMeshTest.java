@@ -15,6 +15,12 @@ import io.splitstream.proto.v1.GenerateRequest;
 import io.splitstream.proto.v1.GenerationGrpc;
 import io.splitstream.proto.v1.Mode;
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -107,6 +113,8 @@ class SplitMeshTest {
                 GenerateRequest.newBuilder().setPrompt("x").setSampling(SamplingParameters.newBuilder().setTopP(2)).build(),
                 GenerateRequest.newBuilder().build(),
                 GenerateRequest.newBuilder().setPrompt("x").addStop("").build(),
+                GenerateRequest.newBuilder().setPrompt("x").setSpeculation(SpeculationParameters.newBuilder().setMode("warp")).build(),
+                GenerateRequest.newBuilder().setPrompt("x").setSpeculation(SpeculationParameters.newBuilder().setMaxTreeNodes(999)).build(),
                 GenerateRequest.newBuilder().setPrompt("once ".repeat(3000)).build())) {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub.generate(bad).forEachRemaining(c -> { }));
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), String.valueOf(e.getStatus()));
@@ -136,6 +144,53 @@ class SplitMeshTest {
         MeshFixture.Result r = fixture.generate(greedy("Once upon a time", 64, Mode.MODE_SPLIT).toBuilder().addStop("Lily").build());
         assertEquals(", there was a little girl named ", r.text());
         assertEquals(FinishReason.FINISH_REASON_STOP, r.last().getFinal().getFinishReason());
+    }
+
+    /** Speculative requests through the real split mesh (gRPC and the OpenAI API) give the golden greedy text. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void speculativeRequestsMatchGoldenAndReportTheirStats() throws Exception {
+        List<Golden> golden = Golden.load("greedy-f32.json");
+        String[] drafters = {"hybrid", "recycling", "retrieval"};
+        long[] accepted = new long[drafters.length];
+        for (int i = 0; i < golden.size(); i++) {
+            Golden g = golden.get(i);
+            Mode mode = i % 2 == 0 ? Mode.MODE_SPLIT : Mode.MODE_COLOCATED;
+            MeshFixture.Result r = fixture.generate(greedy(g.prompt(), 64, mode).toBuilder()
+                    .setSpeculation(SpeculationParameters.newBuilder().setMode(drafters[i % 3]).setMaxTreeNodes(32)).build());
+            assertArrayEquals(g.generated(), r.ids(), drafters[i % 3] + ", " + mode + ": " + g.prompt());
+            assertEquals(g.text(), r.text());
+            var stats = r.last().getFinal().getSpeculation();
+            assertEquals(drafters[i % 3], stats.getMode());
+            assertTrue(stats.getSteps() > 0 && stats.getSteps() <= 64 && stats.getMeanAcceptedPerStep() >= 1, stats.toString());
+            accepted[i % 3] += stats.getAccepted();
+        }
+        for (int d = 0; d < drafters.length; d++) {
+            assertTrue(accepted[d] > 0, drafters[d] + " accepted drafts");
+        }
+        Golden first = golden.getFirst();
+        HttpResponse<String> ok = post("""
+                {"prompt":%s,"max_tokens":64,"temperature":0,"ignore_eos":true,"speculation":{"mode":"hybrid","max_tree_nodes":16}}"""
+                .formatted(io.splitstream.engine.cli.Json.write(first.prompt())));
+        assertEquals(200, ok.statusCode(), ok.body());
+        Map<String, Object> body = (Map<String, Object>) io.splitstream.engine.testing.Json.parse(ok.body());
+        assertEquals(first.text(), ((List<Map<String, Object>>) body.get("choices")).getFirst().get("text"));
+        assertEquals("hybrid", ((Map<String, Object>) body.get("speculation")).get("mode"));
+        HttpResponse<String> bad = post("""
+                {"prompt":"x","speculation":"warp"}""");
+        assertEquals(400, bad.statusCode(), bad.body());
+        Map<String, Object> error = (Map<String, Object>) ((Map<String, Object>) io.splitstream.engine.testing.Json.parse(bad.body()))
+                .get("error");
+        assertEquals("speculation.mode", error.get("param"));
+        assertTrue(((String) error.get("message")).contains("hybrid"), bad.body());
+        awaitAllBlocksFree();
+    }
+
+    private static HttpResponse<String> post(String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://" + fixture.mesh.gateway().httpAddress() + "/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static void awaitAllBlocksFree() throws InterruptedException {

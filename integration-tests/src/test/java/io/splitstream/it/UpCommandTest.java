@@ -37,6 +37,16 @@ class UpCommandTest {
             assertEquals(0, complete.exitValue(), json + new String(complete.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
             assertTrue(json.contains("\"text\":\", there was a little girl named Lily. She loved to play\""), json);
             assertTrue(json.contains("\"ttft_ms\":"), json);
+            assertTrue(json.contains("\"speculation\":{\"mode\":\"off\""), json);
+
+            Process speculative = new ProcessBuilder(script, "complete", "--endpoint", "127.0.0.1:" + port, "--prompt",
+                    "Once upon a time", "--max-tokens", "16", "--temperature", "0", "--speculation", "hybrid", "--json").start();
+            String specJson = new String(speculative.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(speculative.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, speculative.exitValue(), specJson);
+            assertTrue(specJson.contains("\"text\":\", there was a little girl named Lily. She loved to play\""), specJson);
+            assertTrue(specJson.contains("\"speculation\":{\"mode\":\"hybrid\",\"steps\":"), specJson);
+            assertTrue(specJson.contains("\"mean_accepted_per_step\":"), specJson);
 
             Process load = new ProcessBuilder(script, "loadgen", "--endpoint", "127.0.0.1:" + port, "--rate", "3",
                     "--duration", "3", "--prompt-len", "fixed:16", "--output-len", "fixed:8", "--json").start();

@@ -4,8 +4,12 @@ import io.splitstream.engine.generate.FinishReason;
 import io.splitstream.engine.generate.GenerationListener;
 import io.splitstream.engine.kv.ModelFingerprint;
 import io.splitstream.engine.sampling.SamplingParams;
+import io.splitstream.engine.spec.Speculation;
+import io.splitstream.engine.spec.SpeculationMode;
+import io.splitstream.engine.spec.SpeculationStats;
 import io.splitstream.proto.internal.v1.Fingerprint;
 import io.splitstream.proto.v1.SamplingParameters;
+import io.splitstream.proto.v1.SpeculationParameters;
 import io.splitstream.proto.v1.Timings;
 
 /** Conversions between protocol messages and engine objects, with the API's defaults in one place. */
@@ -58,5 +62,24 @@ public final class Protocol {
                 .setQueueMs(f.timings().queueMs())
                 .setPrefillMs(f.timings().prefillMs())
                 .setDecodeMs(f.timings().decodeMs());
+    }
+
+    /**
+     * A request's speculation; an empty mode means {@code defaultMode}, 0 nodes the default tree size.
+     *
+     * @throws IllegalArgumentException naming the bad field and the valid values
+     */
+    public static Speculation speculation(SpeculationParameters p, SpeculationMode defaultMode) {
+        return Speculation.parse(p.getMode(), Integer.toUnsignedLong(p.getMaxTreeNodes()), defaultMode);
+    }
+
+    public static io.splitstream.proto.v1.SpeculationStats speculationStats(SpeculationStats s) {
+        return io.splitstream.proto.v1.SpeculationStats.newBuilder()
+                .setMode(s.mode().apiName())
+                .setSteps(s.steps())
+                .setDrafted(s.drafted())
+                .setAccepted(s.accepted())
+                .setMeanAcceptedPerStep(s.meanAcceptedPerStep())
+                .build();
     }
 }

@@ -58,6 +58,12 @@ public final class TraceAttributes {
 
     // decode
     public static final AttributeKey<Long> DECODE_STEPS = longKey("splitstream.decode.steps");
+    /** The speculation mode that ran ({@code off} when the request decoded plainly). */
+    public static final AttributeKey<String> SPECULATION_MODE = stringKey("splitstream.speculation.mode");
+    /** Draft nodes verified. */
+    public static final AttributeKey<Long> SPECULATION_DRAFTED = longKey("splitstream.speculation.drafted");
+    /** Draft tokens accepted. */
+    public static final AttributeKey<Long> SPECULATION_ACCEPTED = longKey("splitstream.speculation.accepted");
 
     private TraceAttributes() {
     }

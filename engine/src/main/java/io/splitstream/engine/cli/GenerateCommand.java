@@ -5,6 +5,9 @@ import io.splitstream.engine.generate.GenerationListener;
 import io.splitstream.engine.generate.GenerationRequest;
 import io.splitstream.engine.kv.KvCache;
 import io.splitstream.engine.sampling.SamplingParams;
+import io.splitstream.engine.spec.Speculation;
+import io.splitstream.engine.spec.SpeculationMode;
+import io.splitstream.engine.spec.SpeculationStats;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -20,7 +23,8 @@ final class GenerateCommand implements Main.Command {
     @Override
     public String usage() {
         return "[--model F] --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] "
-                + "[--repeat-penalty R] [--seed S] [--stop S] [--ignore-eos] [--threads T] [--kv f32|q8] [--json]";
+                + "[--repeat-penalty R] [--seed S] [--stop S] [--ignore-eos] [--threads T] [--kv f32|q8] "
+                + "[--speculation off|auto|recycling|retrieval|hybrid|rag [--max-tree-nodes N]] [--json]";
     }
 
     /** llama.cpp's defaults, so a user switching over sees the same behaviour. */
@@ -36,6 +40,17 @@ final class GenerateCommand implements Main.Command {
                 .validate();
     }
 
+    /** {@code --speculation MODE [--max-tree-nodes N]}; off by default. */
+    static Speculation speculation(Args args) {
+        String mode = args.string("speculation", "off");
+        int nodes = args.integer("max-tree-nodes", 0);
+        try {
+            return Speculation.parse(mode, nodes, SpeculationMode.OFF);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+    }
+
     @Override
     public int run(List<String> argList) throws Exception {
         Args args = new Args(argList, Set.of("ignore-eos", "json"));
@@ -46,12 +61,14 @@ final class GenerateCommand implements Main.Command {
         boolean ignoreEos = args.flag("ignore-eos");
         boolean json = args.flag("json");
         String stop = args.string("stop", null);
+        Speculation speculation = speculation(args);
         args.checkAllUsed();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (ModelOptions.Loaded loaded = options.load()) {
             int[] promptTokens = loaded.model().tokenizer().encode(prompt, true, false);
             int context = loaded.model().config().contextLength();
-            KvCache cache = loaded.model().newKvCache(options.kvPrecision(), Math.min(context, promptTokens.length + maxTokens + 1));
+            KvCache cache = loaded.model().newKvCache(options.kvPrecision(), Math.min(context, promptTokens.length + maxTokens + 1)
+                    + (speculation.enabled() ? speculation.maxTreeNodes() : 0));
             List<Integer> tokens = new ArrayList<>();
             StringBuilder text = new StringBuilder();
             CompletableFuture<GenerationListener.Finish> done = new CompletableFuture<>();
@@ -59,7 +76,7 @@ final class GenerateCommand implements Main.Command {
             try (ContinuousBatcher batcher = new ContinuousBatcher(loaded.transformer(), cache,
                     ContinuousBatcher.Options.defaults(), "splitstream-generate")) {
                 batcher.submit(new GenerationRequest(promptTokens, sampling, maxTokens, ignoreEos,
-                        stop == null ? List.of() : List.of(stop)), new GenerationListener() {
+                        stop == null ? List.of() : List.of(stop), speculation), new GenerationListener() {
                     @Override
                     public void onToken(int token, String piece) {
                         tokens.add(token);
@@ -99,12 +116,18 @@ final class GenerateCommand implements Main.Command {
                     timings.put("total_ms", seconds * 1e3);
                     timings.put("tokens_per_s", tokensPerSecond);
                     result.put("timings", timings);
+                    SpeculationStats s = f.speculation();
+                    result.put("speculation", SpeculationReport.json(s.mode().apiName(), s.steps(), s.drafted(), s.accepted(),
+                            s.meanAcceptedPerStep()));
                     out.println(Json.write(result));
                 } else {
                     out.println();
-                    System.err.printf("[%d prompt tokens, %d generated, prefill %.0f ms, %.1f tokens/s, finish %s]%n",
+                    SpeculationStats s = f.speculation();
+                    System.err.printf("[%d prompt tokens, %d generated, prefill %.0f ms, %.1f tokens/s, finish %s%s]%n",
                             f.promptTokens(), f.completionTokens(), f.timings().prefillMs(), tokensPerSecond,
-                            f.reason().name().toLowerCase(java.util.Locale.ROOT));
+                            f.reason().name().toLowerCase(java.util.Locale.ROOT), speculation.enabled()
+                                    ? ", " + SpeculationReport.line(s.mode().apiName(), s.drafted(), s.accepted(), s.meanAcceptedPerStep())
+                                    : "");
                 }
             }
         }

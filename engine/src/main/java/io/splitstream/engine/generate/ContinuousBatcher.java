@@ -6,6 +6,16 @@ import io.splitstream.engine.model.Batch;
 import io.splitstream.engine.model.LayerListener;
 import io.splitstream.engine.model.Transformer;
 import io.splitstream.engine.sampling.Sampler;
+import io.splitstream.engine.spec.DrafterFactory;
+import io.splitstream.engine.spec.Drafter;
+import io.splitstream.engine.spec.LocalDrafterFactory;
+import io.splitstream.engine.spec.Speculation;
+import io.splitstream.engine.spec.SpeculationMode;
+import io.splitstream.engine.spec.SpeculationStats;
+import io.splitstream.engine.spec.SpeculativeSequence;
+import io.splitstream.engine.spec.TreeVerifier;
+import io.splitstream.engine.spec.Verification;
+import io.splitstream.engine.spec.Verifier;
 import io.splitstream.engine.tokenizer.StreamingDecoder;
 import io.splitstream.engine.tokenizer.Tokenizer;
 import java.util.ArrayDeque;
@@ -22,14 +32,33 @@ import java.util.concurrent.atomic.AtomicInteger;
  * budget so prompts do not stall running streams). Admission reserves a sequence's whole KV budget
  * (prompt + max tokens, capped at the context), so a running sequence never waits for memory; requests that do
  * not fit wait in FIFO order.
+ *
+ * <p>Speculation ({@link GenerationRequest#speculation}): a speculating sequence's decode row is the root of a
+ * draft tree whose rows join the same forward, tree-masked (the batch is then tree-masked as a whole: prompt
+ * chunks become chains, plain rows are roots without children). Each sequence is then verified on its own
+ * ({@link TreeVerifier}: greedy, or the lossless sampling rule with the request's sampler), its cache keeps the
+ * accepted path, and all emitted tokens go through the same end-of-generation, stop-string and length checks as
+ * plain tokens, so the output is plain decoding's. Admission reserves {@code maxTreeNodes} extra KV positions
+ * for the tree rows (or, when only the plain budget fits, the tree is cut to what is reserved). Drafters come
+ * from a {@link DrafterFactory} (in process by default: one Token Recycling table per batcher, shared by all
+ * requests; a retrieval index per request). Mode {@code auto} drafts like {@code hybrid}, except in steps where
+ * more than {@link Options#autoMaxRunning} sequences decode: batching already fills those memory-bound steps, so
+ * auto sequences then add only their root row.
  */
 public final class ContinuousBatcher implements AutoCloseable {
 
     /**
      * @param prefillTokensPerStep prompt tokens computed per step at most (all running decodes always get a row)
      * @param maxRunning           sequences decoding together at most
+     * @param autoMaxRunning       sequences decoding in a step up to which {@code auto} sequences draft
      */
-    public record Options(int prefillTokensPerStep, int maxRunning) {
+    public record Options(int prefillTokensPerStep, int maxRunning, int autoMaxRunning) {
+        public static final int DEFAULT_AUTO_MAX_RUNNING = 4;
+
+        public Options(int prefillTokensPerStep, int maxRunning) {
+            this(prefillTokensPerStep, maxRunning, DEFAULT_AUTO_MAX_RUNNING);
+        }
+
         public static Options defaults() {
             return new Options(128, 64);
         }
@@ -45,6 +74,8 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final Options options;
     private final Tokenizer tokenizer;
     private final int context;
+    private final DrafterFactory drafters;
+    private final Verifier verifier = new TreeVerifier();
     private final LinkedBlockingQueue<Active> incoming = new LinkedBlockingQueue<>();
     private final ArrayDeque<Active> waiting = new ArrayDeque<>();
     private final List<Active> running = new ArrayList<>();
@@ -53,7 +84,14 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
+    /** A batcher drafting in process ({@link LocalDrafterFactory}). */
     public ContinuousBatcher(Transformer transformer, KvCache cache, Options options, String name) {
+        this(transformer, cache, options, new LocalDrafterFactory(transformer.model().config().vocabularySize()), name);
+    }
+
+    /** @param drafters makes the drafter of each speculating sequence (called on the engine thread) */
+    public ContinuousBatcher(Transformer transformer, KvCache cache, Options options, DrafterFactory drafters, String name) {
+        this.drafters = drafters;
         this.transformer = transformer;
         this.cache = cache;
         this.options = options;
@@ -166,7 +204,7 @@ public final class ContinuousBatcher implements AutoCloseable {
             boolean fresh = a.kvSequence < 0;
             int seq = fresh ? cache.newSequence() : a.kvSequence;
             try {
-                cache.reserve(seq, budget);
+                a.reservedTokens = reserveWithTreeRoom(seq, budget, a.request.speculation());
             } catch (KvCacheFullException e) {
                 if (fresh) {
                     cache.release(seq);
@@ -191,6 +229,23 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Reserves the sequence's budget plus room for its draft-tree rows; when only the budget fits, the budget (its
+     * trees are then cut to the room left). Returns the positions reserved.
+     */
+    private int reserveWithTreeRoom(int seq, int budget, Speculation speculation) {
+        if (speculation.enabled()) {
+            try {
+                cache.reserve(seq, budget + speculation.maxTreeNodes());
+                return budget + speculation.maxTreeNodes();
+            } catch (KvCacheFullException e) {
+                // fall through: plain budget
+            }
+        }
+        cache.reserve(seq, budget);
+        return budget;
+    }
+
     private void failUnadmitted(Active a, String message) {
         if (a.kvSequence >= 0) {
             cache.release(a.kvSequence);
@@ -203,17 +258,30 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     private void step() {
         Batch.Builder b = new Batch.Builder();
-        List<Active> logitOwners = new ArrayList<>();
-        int budget = options.prefillTokensPerStep();
+        List<Active> decoding = new ArrayList<>();
         for (Active a : running) {
-            if (a.prefilled < a.request.prompt().length) {
+            if (a.prefilled >= a.request.prompt().length) {
+                decoding.add(a);
+            }
+        }
+        boolean autoDrafts = decoding.size() <= options.autoMaxRunning();
+        for (Active a : decoding) {
+            a.steps++;
+            int base = cache.length(a.kvSequence);
+            SpeculativeSequence speculative = a.speculative();
+            if (speculative == null) {
+                a.logitRow = b.add(a.kvSequence, base, a.lastToken, -1, true);
                 continue;
             }
-            b.add(a.kvSequence, cache.length(a.kvSequence), a.lastToken, -1, true);
-            logitOwners.add(a);
-            a.steps++;
+            int room = Math.min(a.reservedTokens, context) - base - 1;
+            int nodes = a.request.speculation().mode() == SpeculationMode.AUTO && !autoDrafts ? 0
+                    : Math.min(a.request.speculation().maxTreeNodes(), room);
+            speculative.addRows(b, base, a.history, a.historyLength, Math.max(0, nodes));
         }
-        List<int[]> prefillCounts = new ArrayList<>();
+        boolean tree = b.isTree();
+        int budget = options.prefillTokensPerStep();
+        List<Active> prefilling = new ArrayList<>();
+        List<Integer> prefillCounts = new ArrayList<>();
         for (Active a : running) {
             int remaining = a.request.prompt().length - a.prefilled;
             if (remaining <= 0 || budget <= 0) {
@@ -222,56 +290,84 @@ public final class ContinuousBatcher implements AutoCloseable {
             int take = Math.min(remaining, budget);
             budget -= take;
             a.steps++;
+            a.logitRow = -1;
+            int previous = -1;
             for (int i = 0; i < take; i++) {
                 int pos = a.prefilled + i;
                 boolean last = pos == a.request.prompt().length - 1;
-                b.add(a.kvSequence, pos, a.request.prompt()[pos], -1, last);
+                // in a tree-masked batch a prompt chunk is a chain: each row sees the rows before it, as causally
+                previous = b.add(a.kvSequence, pos, a.request.prompt()[pos], tree ? previous : -1, last);
                 if (last) {
-                    logitOwners.add(a);
+                    a.logitRow = previous;
                 }
             }
-            prefillCounts.add(new int[] {running.indexOf(a), take});
+            prefilling.add(a);
+            prefillCounts.add(take);
         }
         if (b.size() == 0) {
             return;
         }
         float[][] logits = transformer.forward(b.build(), cache, LayerListener.NONE);
-        for (int[] pc : prefillCounts) {
-            Active a = running.get(pc[0]);
-            a.prefilled += pc[1];
+        for (int i = 0; i < prefilling.size(); i++) {
+            Active a = prefilling.get(i);
+            a.prefilled += prefillCounts.get(i);
             if (a.prefilled == a.request.prompt().length) {
                 queuedPromptTokens.addAndGet(-a.request.prompt().length);
             }
         }
-        int owner = 0;
-        for (float[] row : logits) {
-            if (row != null) {
-                Active a = logitOwners.get(owner++);
-                if (a.firstTokenNanos == 0) {
-                    a.firstTokenNanos = System.nanoTime();
-                }
-                accept(a, a.sampler.sample(row));
+        for (Active a : decoding) {
+            if (a.speculative == null) {
+                a.plainSteps++;
+                accept(a, a.sampler.sample(logits[a.logitRow]));
+                continue;
+            }
+            int base = cache.length(a.kvSequence) - a.speculative.rows();
+            Verification v = a.speculative.verify(logits, cache, a.sampler);
+            int[] emitted = v.emitted();
+            for (int j = 0; j < emitted.length && emit(a, emitted[j], base + j + 1); j++) {
+                // emit() finishes the sequence on a stop, end-of-generation or length
+            }
+        }
+        for (Active a : prefilling) {
+            if (a.logitRow >= 0) {
+                a.firstTokenNanos = System.nanoTime();
+                accept(a, a.sampler.sample(logits[a.logitRow]));
             }
         }
     }
 
-    /** Handles a sampled token: emit, then decide whether the sequence goes on. */
+    /** Handles a token sampled from one row's logits: the sampler accepts it, then {@link #emit}. */
     private void accept(Active a, int token) {
-        a.generated++;
         a.sampler.accept(token);
+        emit(a, token, cache.length(a.kvSequence));
+    }
+
+    /**
+     * Emits a token (the sampler has accepted it) and decides whether the sequence goes on.
+     *
+     * @param cacheLength the sequence's cache length had the tokens up to this one been decoded one by one
+     * @return true while the sequence goes on
+     */
+    private boolean emit(Active a, int token, int cacheLength) {
+        a.generated++;
+        if (a.history != null) {
+            a.history[a.historyLength++] = token;
+        }
         if (!a.request.ignoreEos() && tokenizer.isEndOfGeneration(token)) {
             finish(a, FinishReason.STOP, null);
-            return;
+            return false;
         }
         String text = a.stops.accept(a.decoder.append(token));
         a.listener.onToken(token, text);
         if (a.stops.stopped()) {
             finish(a, FinishReason.STOP, null);
-        } else if (a.generated >= a.request.maxTokens() || cache.length(a.kvSequence) + 1 >= context) {
+        } else if (a.generated >= a.request.maxTokens() || cacheLength + 1 >= context) {
             finish(a, FinishReason.LENGTH, null);
         } else {
             a.lastToken = token;
+            return true;
         }
+        return false;
     }
 
     private void finish(Active a, FinishReason reason, String error) {
@@ -283,7 +379,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
         String tail = reason == FinishReason.CANCELLED ? "" : a.stops.accept(a.decoder.flush()) + a.stops.flush();
         a.listener.onFinish(new GenerationListener.Finish(reason, tail, a.request.prompt().length, a.generated,
-                a.timings(System.nanoTime()), error, a.steps));
+                a.timings(System.nanoTime()), error, a.steps, a.speculationStats()));
     }
 
     @Override
@@ -311,6 +407,18 @@ public final class ContinuousBatcher implements AutoCloseable {
         /** Forward steps this sequence had rows in. */
         int steps;
         int lastToken;
+        /** KV positions reserved at admission (prompt + max tokens, plus the tree room when speculating). */
+        int reservedTokens;
+        /** Index in this step's batch of the row whose logits this sequence samples, -1 for none. */
+        int logitRow = -1;
+        /** Decode steps without speculation. */
+        long plainSteps;
+        /** Prompt and emitted tokens, kept for drafting (null when the request does not speculate). */
+        final int[] history;
+        int historyLength;
+        /** Created at the first decode step; null while prefilling, and for plain requests. */
+        SpeculativeSequence speculative;
+        boolean drafterRefused;
         long admittedNanos;
         long firstTokenNanos;
         volatile boolean cancelled;
@@ -326,6 +434,34 @@ public final class ContinuousBatcher implements AutoCloseable {
             for (int t : request.prompt()) {
                 sampler.accept(t);
             }
+            if (request.speculation().enabled()) {
+                history = java.util.Arrays.copyOf(request.prompt(), request.prompt().length + request.maxTokens() + 1);
+                historyLength = request.prompt().length;
+            } else {
+                history = null;
+            }
+        }
+
+        /** The sequence's speculation, made on its first decode step; null when it decodes plainly. */
+        SpeculativeSequence speculative() {
+            if (speculative == null && history != null && !drafterRefused) {
+                Speculation s = request.speculation();
+                Drafter drafter = drafters.create(s.mode(), s.maxTreeNodes());
+                if (drafter == null) {
+                    drafterRefused = true;
+                } else {
+                    speculative = new SpeculativeSequence(kvSequence, drafter, verifier, s.mode(), history, historyLength);
+                }
+            }
+            return speculative;
+        }
+
+        SpeculationStats speculationStats() {
+            if (speculative == null) {
+                return new SpeculationStats(SpeculationMode.OFF, plainSteps, 0, 0, plainSteps);
+            }
+            SpeculationStats s = speculative.stats();
+            return new SpeculationStats(s.mode(), s.steps() + plainSteps, s.drafted(), s.accepted(), s.emitted() + plainSteps);
         }
 
         @Override

@@ -180,7 +180,9 @@ public final class KvCache {
 
     /**
      * Keeps, after position {@code base}, only the rows at offsets {@code keep} (ascending), moved to
-     * {@code base, base+1, ...}: after verifying a draft tree this leaves the accepted path in place.
+     * {@code base, base+1, ...}: after verifying a draft tree this leaves the accepted path in place. The
+     * sequence's blocks stay reserved (a batcher reserved room for the next step's tree rows; taking it back here
+     * would let another sequence claim it between steps); {@link #truncate} or {@link #release} frees them.
      */
     public synchronized void retain(int sequence, int base, int[] keep) {
         Sequence s = seq(sequence);
@@ -197,7 +199,7 @@ public final class KvCache {
         if (base + keep.length > s.length) {
             throw new IllegalArgumentException("retained rows beyond the sequence's length");
         }
-        truncate(sequence, base + keep.length);
+        s.length = base + keep.length;
     }
 
     /** Global slot index of a sequence's position (must be reserved). */

@@ -85,6 +85,11 @@ public record Batch(int[] sequences, int[] positions, int[] tokens, int[] parent
             return n;
         }
 
+        /** Whether the batch will be tree-masked. */
+        public boolean isTree() {
+            return tree;
+        }
+
         public Batch build() {
             return new Batch(Arrays.copyOf(seqs, n), Arrays.copyOf(pos, n), Arrays.copyOf(toks, n),
                     tree ? Arrays.copyOf(parents, n) : null, Arrays.copyOf(want, n));

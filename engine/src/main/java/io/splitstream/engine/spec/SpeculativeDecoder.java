@@ -100,41 +100,20 @@ public final class SpeculativeDecoder {
                     LayerListener.NONE);
         }
         long decodeStart = System.nanoTime();
-        drafter.begin(prompt);
         int[] history = Arrays.copyOf(prompt, prompt.length + maxTokens + 1);
         int length = prompt.length;
+        SpeculativeSequence speculative = new SpeculativeSequence(seq, drafter, verifier, SpeculationMode.HYBRID,
+                history, length);
         int[] out = new int[maxTokens];
         int generated = 0;
-        int steps = 0;
-        long draftNodes = 0;
-        long accepted = 0;
         int base = prompt.length - 1;
         boolean stopped = false;
         while (generated < maxTokens && !stopped && base < context) {
-            int root = history[length - 1];
-            DraftTree tree = drafter.draft(history, length);
-            int room = Math.min(options.maxTreeNodes(), context - base - 1);
-            if (tree.size() > room) {
-                tree = tree.prefix(Math.max(0, room));
-            }
-            Batch.Builder b = new Batch.Builder().tree();
-            b.add(seq, base, root, -1, true);
-            for (int i = 0; i < tree.size(); i++) {
-                b.add(seq, base + tree.depth(i), tree.token(i), tree.parent(i) + 1, true); // root is row 0
-            }
+            Batch.Builder b = new Batch.Builder();
+            speculative.addRows(b, base, history, length, Math.min(options.maxTreeNodes(), context - base - 1));
             float[][] logits = transformer.forward(b.build(), cache, LayerListener.NONE);
-            float[][] nodeLogits = Arrays.copyOfRange(logits, 1, logits.length);
-            Verification v = verifier.verify(tree, logits[0], nodeLogits, sampler);
-            int[] keep = new int[v.acceptedNodes().length + 1];
-            for (int i = 0; i < v.acceptedNodes().length; i++) {
-                keep[i + 1] = v.acceptedNodes()[i] + 1;
-            }
-            cache.retain(seq, base, keep);
-            drafter.verified(root, tree, logits[0], nodeLogits, v);
-            steps++;
-            draftNodes += tree.size();
-            accepted += v.acceptedDraftTokens();
-            base += keep.length;
+            Verification v = speculative.verify(logits, cache, sampler);
+            base += v.acceptedDraftTokens() + 1;
             for (int t : v.emitted()) {
                 if (generated == maxTokens) {
                     break;
@@ -147,6 +126,10 @@ public final class SpeculativeDecoder {
                 }
             }
         }
+        SpeculationStats figures = speculative.stats();
+        int steps = (int) figures.steps();
+        long draftNodes = figures.drafted();
+        long accepted = figures.accepted();
         long end = System.nanoTime();
         return new Result(Arrays.copyOf(out, generated),
                 new Stats(steps, generated, draftNodes, accepted, (decodeStart - start) / 1e9, (end - decodeStart) / 1e9));
