@@ -374,6 +374,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         running.remove(a);
         runningCount.set(running.size());
         cache.release(a.kvSequence);
+        if (a.speculative != null) {
+            a.speculative.end();
+        }
         if (a.prefilled < a.request.prompt().length) {
             queuedPromptTokens.addAndGet(-a.request.prompt().length);
         }

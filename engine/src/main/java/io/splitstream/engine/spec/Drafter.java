@@ -16,4 +16,11 @@ public interface Drafter {
      * what was accepted and emitted.
      */
     void verified(int rootToken, DraftTree tree, float[] rootLogits, float[][] nodeLogits, Verification verification);
+
+    /**
+     * The sequence ended (finished, failed or cancelled): release what drafting for it holds, e.g. its state on a
+     * draft service. Called once, after the last {@link #verified}; nothing by default.
+     */
+    default void end() {
+    }
 }

@@ -110,4 +110,9 @@ public final class SpeculativeSequence {
     public SpeculationStats stats() {
         return new SpeculationStats(mode, steps, drafted, accepted, emitted);
     }
+
+    /** The sequence ended: its drafter {@link Drafter#end releases} what it holds. */
+    public void end() {
+        drafter.end();
+    }
 }

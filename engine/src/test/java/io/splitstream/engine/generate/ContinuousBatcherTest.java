@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class ContinuousBatcherTest {
 
     /** Collects one stream. */
-    static final class Collector implements GenerationListener {
+    static class Collector implements GenerationListener {
         final List<Integer> tokens = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
         final CompletableFuture<Finish> done = new CompletableFuture<>();

@@ -10,7 +10,11 @@ import io.splitstream.engine.kv.KvPrecision;
 import io.splitstream.engine.model.Model;
 import io.splitstream.engine.model.Transformer;
 import io.splitstream.engine.sampling.SamplingParams;
+import io.splitstream.engine.spec.DraftTree;
+import io.splitstream.engine.spec.Drafter;
+import io.splitstream.engine.spec.DrafterFactory;
 import io.splitstream.engine.spec.LocalDrafterFactory;
+import io.splitstream.engine.spec.Verification;
 import io.splitstream.engine.spec.Speculation;
 import io.splitstream.engine.spec.SpeculationMode;
 import io.splitstream.engine.spec.SpeculationStats;
@@ -22,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -230,5 +235,70 @@ class SpeculativeBatcherTest {
         assertEquals(SpeculationMode.HYBRID, s.mode());
         assertTrue(s.drafted() > 0 && s.steps() < maxTokens - 1, s.toString());
         assertEquals(0, cache.usedBlocks());
+    }
+
+    /** Each speculating sequence's drafter is ended once when it finishes, also when it is cancelled. */
+    @Test
+    void everyDrafterIsEndedOnceWhenItsSequenceFinishesOrIsCancelled() throws Exception {
+        LocalDrafterFactory local = new LocalDrafterFactory(model.config().vocabularySize());
+        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger ended = new java.util.concurrent.atomic.AtomicInteger();
+        DrafterFactory counting = (mode, maxTreeNodes) -> {
+            Drafter drafter = local.create(mode, maxTreeNodes);
+            created.incrementAndGet();
+            return new Drafter() {
+                @Override
+                public void begin(int[] prompt) {
+                    drafter.begin(prompt);
+                }
+
+                @Override
+                public DraftTree draft(int[] history, int length) {
+                    return drafter.draft(history, length);
+                }
+
+                @Override
+                public void verified(int rootToken, DraftTree tree, float[] rootLogits, float[][] nodeLogits,
+                                     Verification verification) {
+                    drafter.verified(rootToken, tree, rootLogits, nodeLogits, verification);
+                }
+
+                @Override
+                public void end() {
+                    ended.incrementAndGet();
+                }
+            };
+        };
+        KvCache cache = model.newKvCache(KvPrecision.F32, 4 * (TOKENS + 160 + Speculation.DEFAULT_TREE_NODES));
+        try (ContinuousBatcher batcher = new ContinuousBatcher(transformer, cache, new ContinuousBatcher.Options(64, 8),
+                counting, "spec-test-end")) {
+            List<Collector> finishing = new ArrayList<>();
+            for (int p = 0; p < 3; p++) {
+                Collector c = new Collector();
+                finishing.add(c);
+                batcher.submit(new GenerationRequest(prompts.get(p), SamplingParams.greedy(), 24, true, List.of(),
+                        Speculation.of(SpeculationMode.HYBRID)), c);
+            }
+            CompletableFuture<Void> started = new CompletableFuture<>();
+            Collector cancelled = new Collector() {
+                @Override
+                public void onToken(int token, String piece) {
+                    super.onToken(token, piece);
+                    if (tokens.size() >= 8) {
+                        started.complete(null); // past its first decode steps: its drafter exists
+                    }
+                }
+            };
+            ContinuousBatcher.Handle handle = batcher.submit(new GenerationRequest(prompts.get(3), SamplingParams.greedy(), TOKENS, true,
+                    List.of(), Speculation.of(SpeculationMode.HYBRID)), cancelled);
+            started.get(60, TimeUnit.SECONDS);
+            handle.cancel();
+            for (Collector c : finishing) {
+                c.done.get(60, TimeUnit.SECONDS);
+            }
+            assertEquals(FinishReason.CANCELLED, cancelled.done.get(60, TimeUnit.SECONDS).reason());
+        }
+        assertEquals(4, created.get());
+        assertEquals(4, ended.get(), "one end per drafter");
     }
 }

@@ -140,6 +140,12 @@ public final class RemoteDrafter implements Drafter, AutoCloseable {
         on.send(SpeculateRequest.newBuilder().setVerified(b).build());
     }
 
+    /** The sequence ended: it is closed on the service. */
+    @Override
+    public void end() {
+        close();
+    }
+
     @Override
     public void close() {
         lock.lock();
