@@ -27,6 +27,8 @@ public class DecodeConfig {
     private final Optional<String> advertisedAddress;
     private final String defaultSpeculation;
     private final String drafter;
+    private final Optional<String> draftTarget;
+    private final Duration draftWait;
     private final int autoSpeculationLimit;
 
     DecodeConfig(@ConfigProperty(name = "splitstream.model") String model,
@@ -40,6 +42,8 @@ public class DecodeConfig {
                  @ConfigProperty(name = "splitstream.advertised-address") Optional<String> advertisedAddress,
                  @ConfigProperty(name = "splitstream.decode.speculation.default", defaultValue = "off") String defaultSpeculation,
                  @ConfigProperty(name = "splitstream.decode.speculation.drafter", defaultValue = "local") String drafter,
+                 @ConfigProperty(name = "splitstream.decode.speculation.draft-target") Optional<String> draftTarget,
+                 @ConfigProperty(name = "splitstream.decode.speculation.draft-wait", defaultValue = "2ms") Duration draftWait,
                  @ConfigProperty(name = "splitstream.decode.speculation.auto-max-running", defaultValue = "4") int autoSpeculationLimit) {
         this.model = Path.of(model);
         this.threads = threads;
@@ -52,6 +56,8 @@ public class DecodeConfig {
         this.advertisedAddress = advertisedAddress;
         this.defaultSpeculation = defaultSpeculation;
         this.drafter = drafter;
+        this.draftTarget = draftTarget;
+        this.draftWait = draftWait;
         this.autoSpeculationLimit = autoSpeculationLimit;
     }
 
@@ -68,6 +74,7 @@ public class DecodeConfig {
     public DecodeSettings settings() {
         return new DecodeSettings(model, threads.orElse(Runtime.getRuntime().availableProcessors()), kvTokens,
                 KvPrecision.parse(kvPrecision), acceptOtherWeights, reservationTimeout, maxRunning, prefillTokensPerStep,
-                SpeculationMode.parse(defaultSpeculation, SpeculationMode.OFF), drafter, autoSpeculationLimit);
+                SpeculationMode.parse(defaultSpeculation, SpeculationMode.OFF),
+                new SpeculationDrafters.Settings(drafter, draftTarget, draftWait), autoSpeculationLimit);
     }
 }

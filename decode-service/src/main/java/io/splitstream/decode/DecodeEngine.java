@@ -45,6 +45,7 @@ public final class DecodeEngine implements AutoCloseable {
     private final ComputePool pool;
     private final KvCache cache;
     private final ContinuousBatcher batcher;
+    private final SpeculationDrafters.Drafters drafters;
     private final Reservations reservations;
     private final Supplier<String> instanceAddress;
     private final AtomicLong cancelledStreams = new AtomicLong();
@@ -60,9 +61,10 @@ public final class DecodeEngine implements AutoCloseable {
         this.pool = pool;
         this.instanceAddress = instanceAddress;
         this.cache = model.newKvCache(settings.kvPrecision(), settings.kvTokens());
+        this.drafters = SpeculationDrafters.create(settings.drafter(), model);
         this.batcher = new ContinuousBatcher(new Transformer(model, pool), cache,
                 new ContinuousBatcher.Options(settings.prefillTokensPerStep(), settings.maxRunning(), settings.autoSpeculationLimit()),
-                SpeculationDrafters.create(settings.drafter(), model), "splitstream-decode-batcher");
+                drafters.factory(), "splitstream-decode-batcher");
         this.reservations = new Reservations(cache, settings.reservationTimeout());
     }
 
@@ -320,6 +322,11 @@ public final class DecodeEngine implements AutoCloseable {
     @Override
     public void close() {
         batcher.close();
+        try {
+            drafters.connection().close();
+        } catch (Exception e) {
+            System.getLogger(DecodeEngine.class.getName()).log(System.Logger.Level.WARNING, "closing the drafters failed", e);
+        }
         reservations.releaseAll();
         pool.close();
         model.close();
