@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * Starts a mesh as separate JVM processes on loopback: decode instances, prefill instances (split mode) and the
- * gateway; waits until each reports ready; stops them all on close. Used by {@code splitstream up} and by the
- * integration tests, so the tests run exactly what users run.
+ * Starts a mesh as separate JVM processes on loopback: optionally a draft service, decode instances, prefill
+ * instances (split mode) and the gateway; waits until each reports ready; stops them all on close. Used by
+ * {@code splitstream up} and by the integration tests, so the tests run exactly what users run.
  */
 public final class Mesh implements AutoCloseable {
 
@@ -31,10 +31,23 @@ public final class Mesh implements AutoCloseable {
      * @param gatewayHttpPort HTTP port of the gateway (OpenAI API, health), 0 = any free port
      * @param pin            pin prefill instances to CPU 0 and decode instances to CPU 1 (taskset), for split mode on 2 cores
      * @param extraProperties system properties passed to every instance (e.g. KV precision)
+     * @param draftService   also start a draft service ({@code draft-0}, serving the decode model) and make every
+     *                       decode instance draft through it ({@code splitstream.decode.speculation.drafter=remote})
      */
     public record Options(Path home, Path model, Path decodeModel, Mode mode, int prefillInstances, int decodeInstances,
                           int threads, int kvTokens, Path logDir, int gatewayPort, int gatewayHttpPort, boolean pin,
-                          Map<String, String> extraProperties) {
+                          Map<String, String> extraProperties, boolean draftService) {
+        /** A mesh whose decode instances draft in process. */
+        public Options(Path home, Path model, Path decodeModel, Mode mode, int prefillInstances, int decodeInstances,
+                       int threads, int kvTokens, Path logDir, int gatewayPort, int gatewayHttpPort, boolean pin,
+                       Map<String, String> extraProperties) {
+            this(home, model, decodeModel, mode, prefillInstances, decodeInstances, threads, kvTokens, logDir, gatewayPort,
+                    gatewayHttpPort, pin, extraProperties, false);
+        }
+
+        Path decodeModelOrModel() {
+            return decodeModel != null ? decodeModel : model;
+        }
     }
 
     /**
@@ -62,11 +75,18 @@ public final class Mesh implements AutoCloseable {
         Mesh mesh = new Mesh();
         try {
             Files.createDirectories(o.logDir());
+            Instance draft = o.draftService()
+                    ? mesh.launch(o, "draft-0", "draft-service", o.decodeModelOrModel(), o.extraProperties(), null, freePort(), freePort())
+                    : null;
             List<Instance> decodes = new ArrayList<>();
             for (int i = 0; i < o.decodeInstances(); i++) {
-                Path model = o.decodeModel() != null ? o.decodeModel() : o.model();
+                Path model = o.decodeModelOrModel();
                 Map<String, String> props = new java.util.LinkedHashMap<>(o.extraProperties());
                 props.put("splitstream.kv-tokens", String.valueOf(o.kvTokens()));
+                if (draft != null) {
+                    props.put("splitstream.decode.speculation.drafter", "remote");
+                    props.put("splitstream.decode.speculation.draft-target", draft.address());
+                }
                 if (o.decodeModel() != null) {
                     props.put("splitstream.accept-other-weights", "true");
                 }

@@ -17,12 +17,12 @@ final class UpCommand implements Main.Command {
     @Override
     public String usage() {
         return "[--model F] [--decode-model F] [--mode split|colocated] [--prefill N] [--decode N] [--threads T] "
-                + "[--kv-tokens N] [--kv f32|q8] [--port GRPC] [--http-port HTTP] [--pin] [--log-dir D] [--then PROMPT]";
+                + "[--kv-tokens N] [--kv f32|q8] [--port GRPC] [--http-port HTTP] [--pin] [--draft-service] [--log-dir D] [--then PROMPT]";
     }
 
     @Override
     public int run(List<String> argList) throws Exception {
-        Args args = new Args(argList, Set.of("pin"));
+        Args args = new Args(argList, Set.of("pin", "draft-service"));
         Path home = Path.of(System.getProperty("splitstream.home", "."));
         Path model = Path.of(args.string("model", home.resolve(DEFAULT_MODEL).toString()));
         String decodeModel = args.string("decode-model", null);
@@ -30,6 +30,7 @@ final class UpCommand implements Main.Command {
         int prefill = args.integer("prefill", 1);
         int decode = args.integer("decode", 1);
         boolean pin = args.flag("pin");
+        boolean draftService = args.flag("draft-service");
         int threads = args.integer("threads", pin ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors()));
         int kvTokens = args.integer("kv-tokens", 16384);
         String kv = args.string("kv", "f32");
@@ -48,9 +49,10 @@ final class UpCommand implements Main.Command {
         props.put("splitstream.kv-precision", kv);
         props.put("splitstream.kv-encoding", kv);
         Mesh.Options options = new Mesh.Options(home, model, decodeModel == null ? null : Path.of(decodeModel), mode,
-                prefill, decode, threads, kvTokens, logDir, port, httpPort, pin, props);
-        System.err.printf("starting %s mesh on %s (%d prefill, %d decode), logs in %s%n", mode.name().toLowerCase(Locale.ROOT),
-                model.getFileName(), mode == Mesh.Mode.SPLIT ? prefill : 0, decode, logDir);
+                prefill, decode, threads, kvTokens, logDir, port, httpPort, pin, props, draftService);
+        System.err.printf("starting %s mesh on %s (%d prefill, %d decode%s), logs in %s%n", mode.name().toLowerCase(Locale.ROOT),
+                model.getFileName(), mode == Mesh.Mode.SPLIT ? prefill : 0, decode,
+                draftService ? ", a draft service decode drafts through" : "", logDir);
         Mesh mesh = Mesh.start(options);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

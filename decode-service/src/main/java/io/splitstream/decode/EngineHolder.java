@@ -48,6 +48,9 @@ public class EngineHolder {
                 LOG.infof("Loaded %s in %.0f ms: %d KV blocks of %d tokens (%s), %d threads, context %d", settings.model(),
                         (System.nanoTime() - t0) / 1e6, e.cache().totalBlocks(), e.cache().blockTokens(),
                         settings.kvPrecision(), settings.threads(), e.model().config().contextLength());
+                settings.drafter().draftTarget().ifPresent(target -> LOG.infof(
+                        "Speculating requests draft through the draft service at %s (each step waits at most %s)", target,
+                        settings.drafter().draftWait()));
                 engine.complete(e);
             } catch (Throwable t) {
                 LOG.errorf(t, "Cannot load model %s", settings.model());

@@ -32,8 +32,15 @@ final class MeshFixture implements AutoCloseable {
     }
 
     MeshFixture(Path model, Mesh.Mode mode, int prefill, int decode, Map<String, String> props, Path decodeModel) throws Exception {
+        this(model, mode, prefill, decode, props, decodeModel, false);
+    }
+
+    /** @param draftService also start a draft service and make the decode instances draft through it */
+    MeshFixture(Path model, Mesh.Mode mode, int prefill, int decode, Map<String, String> props, Path decodeModel,
+                boolean draftService) throws Exception {
         Path logs = HOME.resolve("integration-tests/target/mesh-logs/" + mode.name().toLowerCase() + "-" + System.nanoTime());
-        mesh = Mesh.start(new Mesh.Options(HOME, model, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, 0, false, props));
+        mesh = Mesh.start(new Mesh.Options(HOME, model, decodeModel, mode, prefill, decode, 1, 4096, logs, 0, 0, false, props,
+                draftService));
         channel = ManagedChannelBuilder.forTarget(mesh.gateway().address()).usePlaintext().build();
     }
 
@@ -49,6 +56,11 @@ final class MeshFixture implements AutoCloseable {
     }
 
     Result generate(GenerateRequest request) {
+        return generate(request, n -> { });
+    }
+
+    /** @param onTokens told the number of tokens of each chunk as it arrives */
+    Result generate(GenerateRequest request, java.util.function.IntConsumer onTokens) {
         Iterator<GenerateChunk> it = GenerationGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).generate(request);
         List<Integer> tokens = new ArrayList<>();
         StringBuilder text = new StringBuilder();
@@ -56,6 +68,7 @@ final class MeshFixture implements AutoCloseable {
         while (it.hasNext()) {
             GenerateChunk c = it.next();
             tokens.addAll(c.getTokenIdsList());
+            onTokens.accept(c.getTokenIdsCount());
             text.append(c.getText());
             last = c;
         }

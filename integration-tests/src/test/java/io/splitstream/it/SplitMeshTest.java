@@ -194,6 +194,10 @@ class SplitMeshTest {
     }
 
     static void awaitAllBlocksFree() throws InterruptedException {
+        awaitAllBlocksFree(fixture);
+    }
+
+    static void awaitAllBlocksFree(MeshFixture fixture) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         InstanceStatus s = fixture.decodeStatus(0);
         while (s.getKvBlocksFree() != s.getKvBlocksTotal() && System.nanoTime() < deadline) {

@@ -17,19 +17,42 @@ import org.junit.jupiter.api.Test;
  */
 class UpCommandTest {
 
-    @Test
-    void upThenCompleteThenStop() throws Exception {
-        String script = MeshFixture.HOME.resolve("splitstream").toString();
+    static final String SCRIPT = MeshFixture.HOME.resolve("splitstream").toString();
+
+    /** What a test does with a running mesh, given the gateway's gRPC port. */
+    interface WithMesh {
+        void run(int port) throws Exception;
+    }
+
+    /** Runs {@code up} with {@code options}, waits for READY, runs {@code test}, then SIGTERM: every instance stops. */
+    static void withUp(String logDir, List<String> options, WithMesh test) throws Exception {
         int port = Mesh.freePort();
         int httpPort = Mesh.freePort();
-        Process up = new ProcessBuilder(script, "up", "--model", MeshFixture.STORIES.toString(), "--port", String.valueOf(port), "--http-port", String.valueOf(httpPort),
-                "--threads", "1", "--kv-tokens", "2048",
-                "--log-dir", MeshFixture.HOME.resolve("integration-tests/target/mesh-logs/up").toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> command = new java.util.ArrayList<>(List.of(SCRIPT, "up", "--model", MeshFixture.STORIES.toString(),
+                "--port", String.valueOf(port), "--http-port", String.valueOf(httpPort), "--threads", "1",
+                "--kv-tokens", "2048", "--log-dir", MeshFixture.HOME.resolve("integration-tests/target/mesh-logs/" + logDir).toString()));
+        command.addAll(options);
+        Process up = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8));
             String ready = out.readLine();
             assertEquals("READY grpc=127.0.0.1:" + port + " http=127.0.0.1:" + httpPort, ready);
+            test.run(port);
+        } finally {
+            List<ProcessHandle> children = up.descendants().toList();
+            up.destroy(); // SIGTERM: the shutdown hook stops the instances
+            assertTrue(up.waitFor(30, TimeUnit.SECONDS));
+            for (ProcessHandle c : children) {
+                c.onExit().get(30, TimeUnit.SECONDS);
+                assertTrue(!c.isAlive(), "instance " + c.pid() + " stopped");
+            }
+        }
+    }
+
+    @Test
+    void upThenCompleteThenStop() throws Exception {
+        String script = SCRIPT;
+        withUp("up", List.of(), port -> {
             Process complete = new ProcessBuilder(script, "complete", "--endpoint", "127.0.0.1:" + port, "--prompt",
                     "Once upon a time", "--max-tokens", "16", "--temperature", "0", "--json").start();
             String json = new String(complete.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -56,14 +79,21 @@ class UpCommandTest {
             assertTrue(report.contains("\"errors\":{}"), report);
             assertTrue(report.contains("\"completed\":") && !report.contains("\"completed\":0,"), report);
             assertTrue(report.contains("\"tbt_ms\":{\"p50\":"), report);
-        } finally {
-            List<ProcessHandle> children = up.descendants().toList();
-            up.destroy(); // SIGTERM: the shutdown hook stops the instances
-            assertTrue(up.waitFor(30, TimeUnit.SECONDS));
-            for (ProcessHandle c : children) {
-                c.onExit().get(30, TimeUnit.SECONDS);
-                assertTrue(!c.isAlive(), "instance " + c.pid() + " stopped");
-            }
-        }
+        });
+    }
+
+    /** {@code up --draft-service}: decode drafts through the draft service it started; SIGTERM stops it too. */
+    @Test
+    void upWithADraftServiceDraftsThroughIt() throws Exception {
+        withUp("up-draft", List.of("--mode", "colocated", "--draft-service"), port -> {
+            Process speculative = new ProcessBuilder(SCRIPT, "complete", "--endpoint", "127.0.0.1:" + port, "--prompt",
+                    "Once upon a time", "--max-tokens", "64", "--temperature", "0", "--speculation", "recycling", "--json").start();
+            String json = new String(speculative.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(speculative.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, speculative.exitValue(), json);
+            assertTrue(json.contains("\"text\":\", there was a little girl named Lily. She loved to play"), json);
+            assertTrue(json.contains("\"speculation\":{\"mode\":\"recycling\",\"steps\":"), json);
+            assertTrue(!json.contains("\"drafted\":0,"), "the draft service drafted: " + json);
+        });
     }
 }
