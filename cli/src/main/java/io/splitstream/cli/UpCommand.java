@@ -17,7 +17,7 @@ final class UpCommand implements Main.Command {
     @Override
     public String usage() {
         return "[--model F] [--decode-model F] [--mode split|colocated] [--prefill N] [--decode N] [--threads T] "
-                + "[--kv-tokens N] [--kv f32|q8] [--port GRPC] [--http-port HTTP] [--pin] [--draft-service] [--log-dir D] [--then PROMPT]";
+                + "[--kv-tokens N] [--kv f32|q8] [--port GRPC] [--http-port HTTP] [--pin] [--draft-service [--draft-wait 2ms]] [--log-dir D] [--then PROMPT]";
     }
 
     @Override
@@ -31,6 +31,7 @@ final class UpCommand implements Main.Command {
         int decode = args.integer("decode", 1);
         boolean pin = args.flag("pin");
         boolean draftService = args.flag("draft-service");
+        String draftWait = args.string("draft-wait", null);
         int threads = args.integer("threads", pin ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors()));
         int kvTokens = args.integer("kv-tokens", 16384);
         String kv = args.string("kv", "f32");
@@ -45,7 +46,13 @@ final class UpCommand implements Main.Command {
         if (prefill < 1 || decode < 1) {
             throw new Args.UsageException("--prefill and --decode must be at least 1");
         }
+        if (draftWait != null && !draftService) {
+            throw new Args.UsageException("--draft-wait needs --draft-service");
+        }
         Map<String, String> props = new LinkedHashMap<>();
+        if (draftWait != null) {
+            props.put("splitstream.decode.speculation.draft-wait", draftWait);
+        }
         props.put("splitstream.kv-precision", kv);
         props.put("splitstream.kv-encoding", kv);
         Mesh.Options options = new Mesh.Options(home, model, decodeModel == null ? null : Path.of(decodeModel), mode,

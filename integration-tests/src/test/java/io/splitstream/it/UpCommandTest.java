@@ -82,10 +82,14 @@ class UpCommandTest {
         });
     }
 
-    /** {@code up --draft-service}: decode drafts through the draft service it started; SIGTERM stops it too. */
+    /**
+     * {@code up --draft-service}: decode drafts through the draft service it started; SIGTERM stops it too. The wait
+     * is longer than the 2 ms default: the first drafts of a just started (not yet compiled) draft service on the
+     * loaded test machine take longer, and a request that gets none would not show the drafting.
+     */
     @Test
     void upWithADraftServiceDraftsThroughIt() throws Exception {
-        withUp("up-draft", List.of("--mode", "colocated", "--draft-service"), port -> {
+        withUp("up-draft", List.of("--mode", "colocated", "--draft-service", "--draft-wait", "50ms"), port -> {
             Process speculative = new ProcessBuilder(SCRIPT, "complete", "--endpoint", "127.0.0.1:" + port, "--prompt",
                     "Once upon a time", "--max-tokens", "64", "--temperature", "0", "--speculation", "recycling", "--json").start();
             String json = new String(speculative.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
