@@ -56,6 +56,8 @@ public final class RemoteDrafts implements AutoCloseable {
     private final AtomicLong sequenceIds = new AtomicLong();
     private volatile Stream stream;
     private volatile boolean closed;
+    /** The loss of the stream was logged and no response has arrived since: further failed attempts log quietly. */
+    private volatile boolean reportedDown;
 
     public RemoteDrafts(ManagedChannel channel, Options options) {
         this.channel = channel;
@@ -124,8 +126,10 @@ public final class RemoteDrafts implements AutoCloseable {
         if (closed) {
             return;
         }
-        LOG.log(System.Logger.Level.INFO, "draft stream ended ({0}); drafts are empty until it is reopened",
-                cause == null ? "completed" : cause.toString());
+        System.Logger.Level level = reportedDown ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
+        reportedDown = true;
+        LOG.log(level, "draft stream ended ({0}); drafts are empty until it is reopened (next attempt in {1} ms)",
+                cause == null ? "completed" : cause.toString(), options.reconnectDelay().toMillis());
         try {
             reconnects.schedule(this::connect, options.reconnectDelay().toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
@@ -162,6 +166,10 @@ public final class RemoteDrafts implements AutoCloseable {
 
         @Override
         public void onNext(SpeculateResponse response) {
+            if (reportedDown) {
+                reportedDown = false;
+                LOG.log(System.Logger.Level.INFO, "draft stream reopened: drafting again");
+            }
             RemoteDrafter drafter = drafters.get(response.getSequenceId());
             if (drafter != null) {
                 drafter.received(this, response);
