@@ -34,7 +34,7 @@ class RapidDrafterTest {
         pool = new ComputePool(2);
         model = Model.load(SharedModels.STORIES_F32);
         transformer = new Transformer(model, pool);
-        prompts = Files.readAllLines(SharedModels.GOLDEN.resolve("prompts.txt")).stream().filter(s -> !s.isBlank()).toList();
+        prompts = SharedModels.goldenPrompts();
         // Long prompts: the perplexity text (stories, ~500 tokens), repeated if needed.
         int[] story = model.tokenizer().encode(Files.readString(SharedModels.GOLDEN.resolve("ppl-text.txt")), true, false);
         longText = new int[512];

@@ -10,7 +10,6 @@ import io.splitstream.engine.sampling.SamplingParams;
 import io.splitstream.engine.tensor.ComputePool;
 import io.splitstream.engine.testing.Json;
 import io.splitstream.engine.testing.SharedModels;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -33,7 +32,7 @@ class SpeculativeGreedyTest {
         pool = new ComputePool(2);
         model = Model.load(SharedModels.STORIES_F32);
         transformer = new Transformer(model, pool);
-        prompts = Files.readAllLines(SharedModels.GOLDEN.resolve("prompts.txt")).stream().filter(s -> !s.isBlank()).toList();
+        prompts = SharedModels.goldenPrompts();
     }
 
     @AfterAll

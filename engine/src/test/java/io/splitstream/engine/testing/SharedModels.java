@@ -1,6 +1,9 @@
 package io.splitstream.engine.testing;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Paths of the reference models and golden data that sit beside the checkout in {@code ../shared}. */
 public final class SharedModels {
@@ -11,5 +14,10 @@ public final class SharedModels {
     public static final Path GOLDEN = SHARED.resolve("golden");
 
     private SharedModels() {
+    }
+
+    /** The golden prompts, one per non-blank line of prompts.txt. */
+    public static List<String> goldenPrompts() throws IOException {
+        return Files.readAllLines(GOLDEN.resolve("prompts.txt")).stream().filter(s -> !s.isBlank()).toList();
     }
 }
