@@ -2,6 +2,10 @@ package io.splitstream.engine.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_0 weights: blocks of 32 {half d; uint8 qs[16]}, element j = (qs[j] &amp; 0xF) - 8 and element
@@ -28,6 +32,22 @@ final class Q4_0Matrix extends Q8DotMatrix {
                 int v = data.get(ValueLayout.JAVA_BYTE, bo + 2 + j) & 0xFF;
                 dst[o + j] = ((v & 0x0F) - 8) * d;
                 dst[o + j + 16] = ((v >> 4) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    void unpackRow(long ro, float[] w, int wo, float[] dw, int dwo) {
+        int nb = cols / 32;
+        for (int b = 0; b < nb; b++) {
+            long bo = ro + (long) b * BLOCK;
+            dw[dwo + b] = Kernels.f16(data, bo);
+            for (int j = 0; j < 16; j += LANES) {
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(QB, data, bo + 2 + j, Kernels.LE)
+                        .convertShape(VectorOperators.B2I, QI, 0);
+                ((FloatVector) v.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).intoArray(w, wo + b * 32 + j);
+                ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0))
+                        .intoArray(w, wo + b * 32 + 16 + j);
             }
         }
     }

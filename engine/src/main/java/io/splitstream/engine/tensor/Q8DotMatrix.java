@@ -3,11 +3,13 @@ package io.splitstream.engine.tensor;
 import static io.splitstream.engine.tensor.Kernels.LE;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -31,6 +33,10 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     static final VectorSpecies<Float> QF = Kernels.L >= 8 ? Kernels.F : FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> QI = QF.withLanes(int.class);
     static final int LANES = QF.length();
+    /** One byte per float lane: quant bytes widened lane for lane to int or float. */
+    static final VectorSpecies<Byte> QB = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+    /** Batches of at least this many rows take {@link #tokenLanes} (prefill); smaller ones the decode paths. */
+    static final int TOKEN_LANES_MIN = LANES;
     /** Blocks per vector: 1 or 2 (Kernels refuses widths over 512 bits). */
     static final int GROUP = LANES / 8;
 
@@ -73,11 +79,15 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     @Override
     final Object prepare(float[] x, int batch) {
-        return Q8Activations.quantize(x, batch, cols);
+        return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols) : Q8Activations.quantize(x, batch, cols);
     }
 
     @Override
     final void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
+        if (prepared instanceof TokenMajorQ8 t) {
+            tokenLanes(t, batch, out, rowFrom, rowTo);
+            return;
+        }
         Q8Activations a = (Q8Activations) prepared;
         int batch4 = batch - batch % 4;
         if (batch4 > 0) {
@@ -270,6 +280,87 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         return sum;
     }
 
+    /**
+     * Prefill: float lanes hold batch rows (tokens), so nothing is reduced across lanes and the scale step runs
+     * for many tokens at once. Four weight rows at a time are widened to integer-valued floats; each of their
+     * elements is broadcast and fused-multiply-added against that element of 2*LANES tokens (exact: integer
+     * sums), then every block is added as {@code sum += blockSum * d_w * d_x}, lane by lane: the scalar order, so
+     * results are bit-identical to the decode paths. Rows past the range repeat the last.
+     */
+    private void tokenLanes(TokenMajorQ8 a, int batch, float[] out, int rowFrom, int rowTo) {
+        int n = blocks * 32;
+        float[] w = new float[4 * n];
+        float[] dw = new float[4 * blocks];
+        float[] sums = new float[4 * 2 * LANES];
+        for (int r = rowFrom; r < rowTo; r += 4) {
+            for (int i = 0; i < 4; i++) {
+                unpackRow(Math.min(r + i, rowTo - 1) * rowBytes, w, i * n, dw, i * blocks);
+            }
+            for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
+                tokenTile(a, tv, w, dw, sums);
+                for (int i = 0; i < 4 && r + i < rowTo; i++) {
+                    for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
+                        out[t * rows + r + i] = sums[i * 2 * LANES + t - tv];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Four unpacked weight rows against tokens [tv, tv + 2*LANES): to {@code sums[i*2*LANES + t - tv]}. */
+    private void tokenTile(TokenMajorQ8 a, int tv, float[] w, float[] dw, float[] sums) {
+        float[] q = a.q();
+        float[] d = a.d();
+        int tp = a.tp();
+        int n = blocks * 32;
+        FloatVector s00 = FloatVector.zero(QF), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        for (int blk = 0; blk < blocks; blk++) {
+            FloatVector a00 = FloatVector.zero(QF), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            int xo = blk * 32 * tp + tv;
+            int wo = blk * 32;
+            for (int j = 0; j < 32; j++) {
+                FloatVector x0 = FloatVector.fromArray(QF, q, xo + j * tp);
+                FloatVector x1 = FloatVector.fromArray(QF, q, xo + j * tp + LANES);
+                FloatVector w0 = FloatVector.broadcast(QF, w[wo + j]);
+                a00 = w0.fma(x0, a00);
+                a01 = w0.fma(x1, a01);
+                FloatVector w1 = FloatVector.broadcast(QF, w[n + wo + j]);
+                a10 = w1.fma(x0, a10);
+                a11 = w1.fma(x1, a11);
+                FloatVector w2 = FloatVector.broadcast(QF, w[2 * n + wo + j]);
+                a20 = w2.fma(x0, a20);
+                a21 = w2.fma(x1, a21);
+                FloatVector w3 = FloatVector.broadcast(QF, w[3 * n + wo + j]);
+                a30 = w3.fma(x0, a30);
+                a31 = w3.fma(x1, a31);
+            }
+            FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
+            FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
+            s00 = s00.add(a00.mul(dw[blk]).mul(dx0));
+            s01 = s01.add(a01.mul(dw[blk]).mul(dx1));
+            s10 = s10.add(a10.mul(dw[blocks + blk]).mul(dx0));
+            s11 = s11.add(a11.mul(dw[blocks + blk]).mul(dx1));
+            s20 = s20.add(a20.mul(dw[2 * blocks + blk]).mul(dx0));
+            s21 = s21.add(a21.mul(dw[2 * blocks + blk]).mul(dx1));
+            s30 = s30.add(a30.mul(dw[3 * blocks + blk]).mul(dx0));
+            s31 = s31.add(a31.mul(dw[3 * blocks + blk]).mul(dx1));
+        }
+        s00.intoArray(sums, 0);
+        s01.intoArray(sums, LANES);
+        s10.intoArray(sums, 2 * LANES);
+        s11.intoArray(sums, 3 * LANES);
+        s20.intoArray(sums, 4 * LANES);
+        s21.intoArray(sums, 5 * LANES);
+        s30.intoArray(sums, 6 * LANES);
+        s31.intoArray(sums, 7 * LANES);
+    }
+
+    /**
+     * Writes the row at byte offset {@code ro} as integer-valued floats in element order to {@code w[wo ..]} and
+     * its block scales to {@code dw[dwo ..]}.
+     */
+    abstract void unpackRow(long ro, float[] w, int wo, float[] dw, int dwo);
+
     /** Element j (0..31) of the block at {@code blockOffset}, as an integer. */
     abstract int element(long blockOffset, int j);
 
@@ -306,9 +397,25 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     /**
-     * Activation rows quantized to Q8_0 exactly as ggml's x86 quantize_row_q8_0 (d = amax/127 rounded to F16,
-     * q = round-half-even of x*127/amax), laid out for {@link Q8DotMatrix}: per batch row and block group,
-     * {@code q[k*LANES + 8g + i]} = element 4i+k of block g, and {@code d[g]} = block g's d (zero past
+     * One 32-block of activations quantized to Q8_0 exactly as ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp
+     * runs here, and what the golden data used), not the scalar _ref: d = amax/127 rounded to F16, and
+     * q = round-half-even of x*127/amax (_mm256_round_ps). Writes q in element order to {@code q}; returns d.
+     */
+    static float quantizeBlock(float[] x, int xo, float[] q) {
+        float amax = 0f;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[xo + j]));
+        }
+        float id = amax != 0f ? 127f / amax : 0.0f;
+        for (int j = 0; j < 32; j++) {
+            q[j] = (float) Math.rint(x[xo + j] * id);
+        }
+        return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+    }
+
+    /**
+     * Activation rows quantized by {@link #quantizeBlock}, laid out for the decode paths: per batch row and block
+     * group, {@code q[k*LANES + 8g + i]} = element 4i+k of block g, and {@code d[g]} = block g's d (zero past
      * the row's end).
      */
     record Q8Activations(float[] q, float[] d) {
@@ -317,27 +424,42 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
             int groups = (blocks + GROUP - 1) / GROUP;
             float[] q = new float[batch * groups * 4 * LANES];
             float[] d = new float[batch * groups * GROUP];
+            float[] block = new float[32];
             for (int b = 0; b < batch; b++) {
                 for (int blk = 0; blk < blocks; blk++) {
-                    int xo = b * n + blk * 32;
-                    float amax = 0f;
-                    for (int j = 0; j < 32; j++) {
-                        amax = Math.max(amax, Math.abs(x[xo + j]));
-                    }
-                    // ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp runs here, and what the golden data used), not
-                    // the scalar _ref: the inverse scale is 127/amax and rounding is half-to-even (_mm256_round_ps).
-                    float id = amax != 0f ? 127f / amax : 0.0f;
                     int g = blk / GROUP;
-                    int lane = 8 * (blk % GROUP);
-                    int qo = (b * groups + g) * 4 * LANES + lane;
+                    d[(b * groups + g) * GROUP + blk % GROUP] = quantizeBlock(x, b * n + blk * 32, block);
+                    int qo = (b * groups + g) * 4 * LANES + 8 * (blk % GROUP);
                     for (int j = 0; j < 32; j++) {
-                        q[qo + (j & 3) * LANES + (j >> 2)] = (float) Math.rint(x[xo + j] * id);
+                        q[qo + (j & 3) * LANES + (j >> 2)] = block[j];
                     }
-                    float dd = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-                    d[(b * groups + g) * GROUP + blk % GROUP] = dd;
                 }
             }
             return new Q8Activations(q, d);
+        }
+    }
+
+    /**
+     * Activation rows quantized by {@link #quantizeBlock}, laid out for {@link #tokenLanes}: token t's element j
+     * of block blk at {@code q[(blk*32 + j)*tp + t]}, its d at {@code d[blk*tp + t]}, with tp the batch rounded
+     * up to a multiple of 2*LANES (the padding tokens are zero).
+     */
+    record TokenMajorQ8(float[] q, float[] d, int tp) {
+        static TokenMajorQ8 quantize(float[] x, int batch, int n) {
+            int blocks = n / 32;
+            int tp = (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
+            float[] q = new float[blocks * 32 * tp];
+            float[] d = new float[blocks * tp];
+            float[] block = new float[32];
+            for (int t = 0; t < batch; t++) {
+                for (int blk = 0; blk < blocks; blk++) {
+                    d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
+                    for (int j = 0; j < 32; j++) {
+                        q[(blk * 32 + j) * tp + t] = block[j];
+                    }
+                }
+            }
+            return new TokenMajorQ8(q, d, tp);
         }
     }
 }

@@ -2,6 +2,9 @@ package io.splitstream.engine.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q8_0 weights: blocks of 32 {half d; int8 qs[32]}. Block g of a group sits 34g bytes in, so its 32 quants
@@ -24,6 +27,19 @@ final class Q8_0Matrix extends Q8DotMatrix {
             float d = Kernels.f16(data, bo);
             for (int j = 0; j < 32; j++) {
                 dst[offset + b * 32 + j] = data.get(ValueLayout.JAVA_BYTE, bo + 2 + j) * d;
+            }
+        }
+    }
+
+    @Override
+    void unpackRow(long ro, float[] w, int wo, float[] dw, int dwo) {
+        int nb = cols / 32;
+        for (int b = 0; b < nb; b++) {
+            long bo = ro + (long) b * BLOCK;
+            dw[dwo + b] = Kernels.f16(data, bo);
+            for (int j = 0; j < 32; j += LANES) {
+                ((FloatVector) ByteVector.fromMemorySegment(QB, data, bo + 2 + j, Kernels.LE)
+                        .convertShape(VectorOperators.B2F, QF, 0)).intoArray(w, wo + b * 32 + j);
             }
         }
     }

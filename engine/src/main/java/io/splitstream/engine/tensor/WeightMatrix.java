@@ -17,8 +17,8 @@ import java.util.Objects;
  * <ul>
  * <li>Q8_0, Q4_0: as llama.cpp, the activation rows are first quantized to Q8_0 (once per call, with
  * the rounding of ggml's x86 SIMD quantize_row_q8_0: d = amax/127 stored as F16, q = round-half-even of
- * x*127/amax); each block's integer dot is computed exactly in eight lanes of four products and accumulated
- * as {@code acc = fma(d_w*d_x, lanes, acc)}, ggml's AVX2 order (see {@link Q8DotMatrix}).</li>
+ * x*127/amax); each block's integer dot is exact and the row sum is accumulated in block order as
+ * {@code sum += sumi*d_w*d_x}, ggml's scalar order (see {@link Q8DotMatrix}).</li>
  * <li>Q4_K, Q6_K: each row is dequantized to float (exactly ggml's dequantize_row_q4_K / q6_K) and dotted
  * in float with the unquantized activations. llama.cpp instead quantizes activations to Q8_K, so the
  * results differ from llama.cpp by that activation quantization error (they are closer to exact).</li>

@@ -362,6 +362,30 @@ class WeightMatrixTest {
     }
 
     @Test
+    void prefillBatchesMatchTheReferenceAndTheDecodePathsBitForBit() {
+        Random rnd = new Random(11);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            for (int cols : new int[] {32, 96, 2048}) {
+                int rows = 37;
+                WeightMatrix m = WeightMatrix.of(t, quantize(t, gaussian(rnd, rows * cols, 0.05f), rows, cols), rows, cols);
+                for (int batch : new int[] {32, 33, 64, 70}) {
+                    float[] x = gaussian(rnd, batch * cols, 1f);
+                    float[] out = new float[batch * rows];
+                    m.multiply(x, batch, out, pool3);
+                    checkAgainstReference(m, x, batch, out);
+                    for (int b : new int[] {0, batch - 1}) {
+                        float[] ob = new float[rows];
+                        m.multiply(java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, ob, null);
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(ob[r], out[b * rows + r], t + " cols=" + cols + " batch=" + batch + " b=" + b + " r=" + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void largeMatrixUsesThreadsAndMatches() {
         Random rnd = new Random(3);
         int rows = 301;
