@@ -5,9 +5,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed set of engine-owned platform threads for data-parallel kernels (no common ForkJoinPool).
- * {@link #parallelFor} splits an index range into contiguous chunks, one per thread; the calling
- * thread runs chunk 0 itself. Hand-off is a generation counter that workers spin on briefly and then
- * park on, so a call costs no allocation beyond the task and no Future.
+ * {@link #parallelFor} splits an index range into contiguous pieces, a few per thread, that the threads
+ * (the calling thread among them) take in turn, so a thread slowed by something else on its core takes
+ * fewer. Hand-off is a generation counter that workers spin on briefly and then park on, so a call costs
+ * no allocation beyond the task and no Future.
  *
  * <p>Calls are serialized: concurrent callers take turns. A call made from inside a running task (a
  * worker thread, or the caller thread while it executes its own chunk) runs inline on that thread.
@@ -15,6 +16,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class ComputePool implements AutoCloseable {
 
     private static final long SPIN_NANOS = 200_000L;
+    /** Pieces per thread: enough to even out a thread that runs slower, few enough to cost nothing. */
+    private static final int PIECES_PER_THREAD = 4;
 
     private final int threads;
     private final Worker[] workers;
@@ -29,21 +32,30 @@ public final class ComputePool implements AutoCloseable {
     private static final class Job {
         final IntRangeTask task;
         final int count;
+        final int grain;
+        final int pieces;
+        /** Threads that take part, the caller included. */
         final int chunks;
+        final AtomicInteger next = new AtomicInteger();
         final AtomicInteger remaining;
         volatile Throwable failure;
 
-        Job(IntRangeTask task, int count, int chunks) {
+        Job(IntRangeTask task, int count, int grain, int threads) {
             this.task = task;
             this.count = count;
-            this.chunks = chunks;
+            this.grain = grain;
+            int units = (count + grain - 1) / grain;
+            this.pieces = Math.min(units, threads * PIECES_PER_THREAD);
+            this.chunks = Math.min(threads, pieces);
             this.remaining = new AtomicInteger(chunks - 1);
         }
 
-        void runChunk(int index) {
-            int from = (int) ((long) count * index / chunks);
-            int to = (int) ((long) count * (index + 1) / chunks);
-            if (from < to) {
+        /** Runs pieces until none is left. */
+        void runPieces() {
+            int units = (count + grain - 1) / grain;
+            for (int i; (i = next.getAndIncrement()) < pieces; ) {
+                int from = (int) ((long) units * i / pieces) * grain;
+                int to = Math.min(count, (int) ((long) units * (i + 1) / pieces) * grain);
                 task.run(from, to);
             }
         }
@@ -77,17 +89,25 @@ public final class ComputePool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code task} over {@code [0, count)} split into at most {@link #threads()} contiguous chunks,
-     * returning when all chunks are done. An exception thrown by any chunk is rethrown here.
+     * Runs {@code task} over {@code [0, count)} split into contiguous pieces, returning when all are done.
+     * An exception thrown by any piece is rethrown here.
      */
     public void parallelFor(int count, IntRangeTask task) {
+        parallelFor(count, 1, task);
+    }
+
+    /** As {@link #parallelFor(int, IntRangeTask)}, with every boundary between pieces a multiple of {@code grain}. */
+    public void parallelFor(int count, int grain, IntRangeTask task) {
         if (count < 0) {
             throw new IllegalArgumentException("count < 0: " + count);
+        }
+        if (grain < 1) {
+            throw new IllegalArgumentException("grain < 1: " + grain);
         }
         if (count == 0) {
             return;
         }
-        if (threads == 1 || count == 1 || isWorkerThread() || Thread.currentThread() == activeCaller) {
+        if (threads == 1 || count <= grain || isWorkerThread() || Thread.currentThread() == activeCaller) {
             task.run(0, count);
             return;
         }
@@ -95,7 +115,7 @@ public final class ComputePool implements AutoCloseable {
             throw new IllegalStateException("ComputePool is closed");
         }
         synchronized (callLock) {
-            Job j = new Job(task, count, Math.min(threads, count));
+            Job j = new Job(task, count, grain, threads);
             this.activeCaller = Thread.currentThread();
             try {
                 job = j; // volatile write publishes the job
@@ -107,7 +127,7 @@ public final class ComputePool implements AutoCloseable {
                 }
                 Throwable own = null;
                 try {
-                    j.runChunk(0);
+                    j.runPieces();
                 } catch (Throwable t) {
                     own = t;
                 }
@@ -195,7 +215,7 @@ public final class ComputePool implements AutoCloseable {
                 seen = j;
                 if (index < j.chunks) {
                     try {
-                        j.runChunk(index);
+                        j.runPieces();
                     } catch (Throwable t) {
                         j.failure = t;
                     }

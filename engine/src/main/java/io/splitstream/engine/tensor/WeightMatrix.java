@@ -115,7 +115,7 @@ public abstract class WeightMatrix {
         if (pool == null || pool.threads() == 1 || (long) rows * cols * batch < PARALLEL_THRESHOLD) {
             multiplyPrepared(prepared, x, batch, out, 0, rows);
         } else {
-            pool.parallelFor(rows, (from, to) -> multiplyPrepared(prepared, x, batch, out, from, to));
+            pool.parallelFor(rows, rowGrain(), (from, to) -> multiplyPrepared(prepared, x, batch, out, from, to));
         }
     }
 
@@ -138,6 +138,11 @@ public abstract class WeightMatrix {
         if (rowFrom < 0 || rowTo > rows || rowFrom > rowTo) {
             throw new IndexOutOfBoundsException("row range [" + rowFrom + ", " + rowTo + ") of " + rows);
         }
+    }
+
+    /** Rows that a multiply computes together: thread boundaries fall on multiples of it. */
+    int rowGrain() {
+        return 1;
     }
 
     /** Per-call activation preparation (e.g. Q8_0 quantization), shared by all threads. */

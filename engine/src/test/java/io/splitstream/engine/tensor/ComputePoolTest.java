@@ -13,20 +13,23 @@ import org.junit.jupiter.api.Test;
 class ComputePoolTest {
 
     @Test
-    void coversEveryIndexOnceInContiguousChunks() {
+    void coversEveryIndexOnceInContiguousPiecesOnTheGrain() {
         for (int threads : new int[] {1, 2, 3, 5}) {
             try (ComputePool pool = new ComputePool(threads)) {
                 assertEquals(threads, pool.threads());
-                for (int count : new int[] {0, 1, 2, 3, 4, 7, 100, 1001}) {
-                    AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(1, count));
-                    List<int[]> chunks = Collections.synchronizedList(new ArrayList<>());
-                    pool.parallelFor(count, (from, to) -> {
-                        assertTrue(from < to);
-                        chunks.add(new int[] {from, to});
-                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                    });
-                    for (int i = 0; i < count; i++) assertEquals(1, hits.get(i), "index " + i);
-                    assertTrue(chunks.size() <= threads);
+                for (int grain : new int[] {1, 16}) {
+                    for (int count : new int[] {0, 1, 2, 3, 4, 7, 100, 1001}) {
+                        AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(1, count));
+                        List<int[]> chunks = Collections.synchronizedList(new ArrayList<>());
+                        pool.parallelFor(count, grain, (from, to) -> {
+                            assertTrue(from < to);
+                            assertEquals(0, from % grain, "piece starts off the grain: " + from);
+                            chunks.add(new int[] {from, to});
+                            for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                        });
+                        for (int i = 0; i < count; i++) assertEquals(1, hits.get(i), "index " + i);
+                        assertTrue(chunks.size() <= Math.max(1, 4 * threads), chunks.size() + " pieces");
+                    }
                 }
             }
         }
