@@ -38,6 +38,14 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     static final int LANES = QF.length();
     /** Batches of at least this many rows take {@link #tokenLanes} (prefill); smaller ones the row-lane paths. */
     static final int TOKEN_LANES_MIN = LANES;
+    /** Tile rows that one prefill pass takes (LANES is a multiple of it). */
+    private static final int ROWS_PER_PASS = 8;
+
+    static {
+        if (LANES % ROWS_PER_PASS != 0) {
+            throw new ExceptionInInitializerError("Q8_0/Q4_0 kernels need vectors of 8 or 16 floats, not " + LANES);
+        }
+    }
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
     private final int blockBytes;
@@ -226,24 +234,24 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /**
      * Prefill: float lanes hold batch rows (tokens). A tile is widened to integer-valued floats (lane = row), and
-     * four of its rows at a time have each element broadcast and fused-multiply-added against that element of
+     * eight of its rows at a time have each element broadcast and fused-multiply-added against that element of
      * 2*LANES tokens (exact: integer sums); every block is then added as {@code sum += blockSum * d_w * d_x},
      * lane by lane: the scalar order, so results are bit-identical to the row-lane paths.
      */
     private void tokenLanes(TokenMajorQ8 a, int batch, float[] out, int rowFrom, int rowTo) {
         float[] w = new float[blocks * 32 * LANES];
         float[] dw = new float[blocks * LANES];
-        float[] sums = new float[4 * 2 * LANES];
+        float[] sums = new float[ROWS_PER_PASS * 2 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
             unpackTile(tile, w, dw);
-            for (int quad = 0; quad < LANES / 4; quad++) {
-                int r0 = tile * LANES + 4 * quad;
-                if (r0 + 4 <= rowFrom || r0 >= rowTo) {
+            for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
+                int r0 = tile * LANES + lane;
+                if (r0 + ROWS_PER_PASS <= rowFrom || r0 >= rowTo) {
                     continue;
                 }
                 for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
-                    tokenTile(a, tv, w, dw, 4 * quad, sums);
-                    for (int i = 0; i < 4; i++) {
+                    tokenTile(a, tv, w, dw, lane, sums);
+                    for (int i = 0; i < ROWS_PER_PASS; i++) {
                         int r = r0 + i;
                         if (r < rowFrom || r >= rowTo) {
                             continue;
@@ -257,14 +265,19 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
     }
 
-    /** Tile rows lane..lane+3 against tokens [tv, tv + 2*LANES): to {@code sums[i*2*LANES + t - tv]}. */
+    /**
+     * Tile rows lane..lane+7 against tokens [tv, tv + 2*LANES): to {@code sums[i*2*LANES + t - tv]}. Sixteen
+     * accumulators keep both FMA pipes busy through their latency; the row sums live in {@code sums} (touched
+     * once per block) to leave the registers to them.
+     */
     private void tokenTile(TokenMajorQ8 a, int tv, float[] w, float[] dw, int lane, float[] sums) {
         float[] q = a.q();
         float[] d = a.d();
         int tp = a.tp();
-        FloatVector s00 = FloatVector.zero(QF), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        java.util.Arrays.fill(sums, 0f);
         for (int blk = 0; blk < blocks; blk++) {
             FloatVector a00 = FloatVector.zero(QF), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
             int xo = blk * 32 * tp + tv;
             int wo = blk * 32 * LANES + lane;
             for (int j = 0; j < 32; j++) {
@@ -283,27 +296,39 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
                 FloatVector w3 = FloatVector.broadcast(QF, w[wj + 3]);
                 a30 = w3.fma(x0, a30);
                 a31 = w3.fma(x1, a31);
+                FloatVector w4 = FloatVector.broadcast(QF, w[wj + 4]);
+                a40 = w4.fma(x0, a40);
+                a41 = w4.fma(x1, a41);
+                FloatVector w5 = FloatVector.broadcast(QF, w[wj + 5]);
+                a50 = w5.fma(x0, a50);
+                a51 = w5.fma(x1, a51);
+                FloatVector w6 = FloatVector.broadcast(QF, w[wj + 6]);
+                a60 = w6.fma(x0, a60);
+                a61 = w6.fma(x1, a61);
+                FloatVector w7 = FloatVector.broadcast(QF, w[wj + 7]);
+                a70 = w7.fma(x0, a70);
+                a71 = w7.fma(x1, a71);
             }
             FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
             FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
             int dl = blk * LANES + lane;
-            s00 = s00.add(a00.mul(dw[dl]).mul(dx0));
-            s01 = s01.add(a01.mul(dw[dl]).mul(dx1));
-            s10 = s10.add(a10.mul(dw[dl + 1]).mul(dx0));
-            s11 = s11.add(a11.mul(dw[dl + 1]).mul(dx1));
-            s20 = s20.add(a20.mul(dw[dl + 2]).mul(dx0));
-            s21 = s21.add(a21.mul(dw[dl + 2]).mul(dx1));
-            s30 = s30.add(a30.mul(dw[dl + 3]).mul(dx0));
-            s31 = s31.add(a31.mul(dw[dl + 3]).mul(dx1));
+            FloatVector.fromArray(QF, sums, 0).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, 0);
+            FloatVector.fromArray(QF, sums, LANES).add(a01.mul(dw[dl]).mul(dx1)).intoArray(sums, LANES);
+            FloatVector.fromArray(QF, sums, 2 * LANES).add(a10.mul(dw[dl + 1]).mul(dx0)).intoArray(sums, 2 * LANES);
+            FloatVector.fromArray(QF, sums, 3 * LANES).add(a11.mul(dw[dl + 1]).mul(dx1)).intoArray(sums, 3 * LANES);
+            FloatVector.fromArray(QF, sums, 4 * LANES).add(a20.mul(dw[dl + 2]).mul(dx0)).intoArray(sums, 4 * LANES);
+            FloatVector.fromArray(QF, sums, 5 * LANES).add(a21.mul(dw[dl + 2]).mul(dx1)).intoArray(sums, 5 * LANES);
+            FloatVector.fromArray(QF, sums, 6 * LANES).add(a30.mul(dw[dl + 3]).mul(dx0)).intoArray(sums, 6 * LANES);
+            FloatVector.fromArray(QF, sums, 7 * LANES).add(a31.mul(dw[dl + 3]).mul(dx1)).intoArray(sums, 7 * LANES);
+            FloatVector.fromArray(QF, sums, 8 * LANES).add(a40.mul(dw[dl + 4]).mul(dx0)).intoArray(sums, 8 * LANES);
+            FloatVector.fromArray(QF, sums, 9 * LANES).add(a41.mul(dw[dl + 4]).mul(dx1)).intoArray(sums, 9 * LANES);
+            FloatVector.fromArray(QF, sums, 10 * LANES).add(a50.mul(dw[dl + 5]).mul(dx0)).intoArray(sums, 10 * LANES);
+            FloatVector.fromArray(QF, sums, 11 * LANES).add(a51.mul(dw[dl + 5]).mul(dx1)).intoArray(sums, 11 * LANES);
+            FloatVector.fromArray(QF, sums, 12 * LANES).add(a60.mul(dw[dl + 6]).mul(dx0)).intoArray(sums, 12 * LANES);
+            FloatVector.fromArray(QF, sums, 13 * LANES).add(a61.mul(dw[dl + 6]).mul(dx1)).intoArray(sums, 13 * LANES);
+            FloatVector.fromArray(QF, sums, 14 * LANES).add(a70.mul(dw[dl + 7]).mul(dx0)).intoArray(sums, 14 * LANES);
+            FloatVector.fromArray(QF, sums, 15 * LANES).add(a71.mul(dw[dl + 7]).mul(dx1)).intoArray(sums, 15 * LANES);
         }
-        s00.intoArray(sums, 0);
-        s01.intoArray(sums, LANES);
-        s10.intoArray(sums, 2 * LANES);
-        s11.intoArray(sums, 3 * LANES);
-        s20.intoArray(sums, 4 * LANES);
-        s21.intoArray(sums, 5 * LANES);
-        s30.intoArray(sums, 6 * LANES);
-        s31.intoArray(sums, 7 * LANES);
     }
 
     /** A tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
