@@ -114,8 +114,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     @Override
-    final Object prepare(float[] x, int batch) {
-        return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols) : rowLaneActivations(x, batch);
+    final Object prepare(float[] x, int batch, ComputePool pool) {
+        return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols, pool) : rowLaneActivations(x, batch);
     }
 
     @Override
@@ -251,13 +251,10 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
                 }
                 for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
                     tokenTile(a, tv, w, dw, lane, sums);
-                    for (int i = 0; i < ROWS_PER_PASS; i++) {
-                        int r = r0 + i;
-                        if (r < rowFrom || r >= rowTo) {
-                            continue;
-                        }
-                        for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
-                            out[t * rows + r] = sums[i * 2 * LANES + t - tv];
+                    int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
+                    for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
+                        for (int r = first; r < end; r++) {
+                            out[t * rows + r] = sums[(r - r0) * 2 * LANES + t - tv];
                         }
                     }
                 }
@@ -396,22 +393,29 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     /**
      * Activation rows quantized by {@link #quantizeBlock}, laid out for {@link #tokenLanes}: token t's element j
      * of block blk at {@code q[(blk*32 + j)*tp + t]}, its d at {@code d[blk*tp + t]}, with tp the batch rounded
-     * up to a multiple of 2*LANES (the padding tokens are zero).
+     * up to a multiple of 2*LANES (the padding tokens are zero). Threads split the blocks (pool may be null).
      */
     record TokenMajorQ8(float[] q, float[] d, int tp) {
-        static TokenMajorQ8 quantize(float[] x, int batch, int n) {
+        static TokenMajorQ8 quantize(float[] x, int batch, int n, ComputePool pool) {
             int blocks = n / 32;
             int tp = (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
             float[] q = new float[blocks * 32 * tp];
             float[] d = new float[blocks * tp];
-            float[] block = new float[32];
-            for (int t = 0; t < batch; t++) {
-                for (int blk = 0; blk < blocks; blk++) {
-                    d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
-                    for (int j = 0; j < 32; j++) {
-                        q[(blk * 32 + j) * tp + t] = block[j];
+            IntRangeTask quantizeBlocks = (from, to) -> {
+                float[] block = new float[32];
+                for (int blk = from; blk < to; blk++) {
+                    for (int t = 0; t < batch; t++) {
+                        d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
+                        for (int j = 0; j < 32; j++) {
+                            q[(blk * 32 + j) * tp + t] = block[j];
+                        }
                     }
                 }
+            };
+            if (pool == null) {
+                quantizeBlocks.run(0, blocks);
+            } else {
+                pool.parallelFor(blocks, quantizeBlocks);
             }
             return new TokenMajorQ8(q, d, tp);
         }

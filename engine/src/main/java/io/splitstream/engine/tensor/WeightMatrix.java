@@ -111,7 +111,7 @@ public abstract class WeightMatrix {
      */
     public void multiply(float[] x, int batch, float[] out, ComputePool pool) {
         checkArgs(x, batch, out, 0, rows);
-        Object prepared = prepare(x, batch);
+        Object prepared = prepare(x, batch, pool);
         if (pool == null || pool.threads() == 1 || (long) rows * cols * batch < PARALLEL_THRESHOLD) {
             multiplyPrepared(prepared, x, batch, out, 0, rows);
         } else {
@@ -122,7 +122,7 @@ public abstract class WeightMatrix {
     /** As {@link #multiply(float[], int, float[], ComputePool)} but only rows [rowFrom, rowTo), on this thread. */
     public void multiply(float[] x, int batch, float[] out, int rowFrom, int rowTo) {
         checkArgs(x, batch, out, rowFrom, rowTo);
-        multiplyPrepared(prepare(x, batch), x, batch, out, rowFrom, rowTo);
+        multiplyPrepared(prepare(x, batch, null), x, batch, out, rowFrom, rowTo);
     }
 
     private void checkArgs(float[] x, int batch, float[] out, int rowFrom, int rowTo) {
@@ -145,8 +145,8 @@ public abstract class WeightMatrix {
         return 1;
     }
 
-    /** Per-call activation preparation (e.g. Q8_0 quantization), shared by all threads. */
-    Object prepare(float[] x, int batch) {
+    /** Per-call activation preparation (e.g. Q8_0 quantization), shared by all threads; pool may be null. */
+    Object prepare(float[] x, int batch, ComputePool pool) {
         return x;
     }
 
