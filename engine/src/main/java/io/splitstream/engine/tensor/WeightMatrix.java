@@ -10,8 +10,8 @@ import java.util.Objects;
  *
  * <p>{@link #multiply(float[], int, float[], ComputePool)} computes, for b &lt; batch,
  * {@code out[b*rows + r] = sum_c W[r][c] * x[b*cols + c]}. Rows are split across threads so that every
- * weight row is read from memory once per call for the whole batch; within a row, each loaded weight
- * block is reused for four batch rows at a time.
+ * weight row is read from memory once per call for the whole batch (Q8_0 and Q4_0 read their repacked row
+ * tiles, see {@link Q8DotMatrix}).
  *
  * <p>Numerics per type:
  * <ul>
