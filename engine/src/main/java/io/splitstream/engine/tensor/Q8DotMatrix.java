@@ -2,7 +2,6 @@ package io.splitstream.engine.tensor;
 
 import static io.splitstream.engine.tensor.Kernels.LE;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -92,7 +91,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** Tile t, block b at {@code (t*blocks + b) * blockTileBytes}: LANES float scales, then the words. */
     private MemorySegment repack(int flip) {
-        MemorySegment t = Arena.ofAuto().allocate(tiles * blocks * blockTileBytes, 64);
+        MemorySegment t = AnonymousMemory.allocate(tiles * blocks * blockTileBytes);
         for (int r = 0; r < rows; r++) {
             int tile = r / LANES;
             int lane = r % LANES;
