@@ -5,6 +5,10 @@ import io.splitstream.engine.gguf.GgufTensorInfo;
 import io.splitstream.engine.tensor.GgmlType;
 import io.splitstream.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /** Typed views over a model's mapped tensors, with every shape checked against the config. */
 public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outputNorm, WeightMatrix output, float[] ropeFrequencyFactors) {
@@ -15,32 +19,69 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
                         float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
     }
 
+    /**
+     * Checks and views every tensor. Matrices are built on a few load-time threads, because building a Q8_0 or
+     * Q4_0 matrix repacks it (seconds for a 1B model on one thread).
+     */
     public static Weights load(GgufFile gguf, ModelConfig c) {
+        try (ExecutorService loader = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), r -> {
+            Thread t = new Thread(r, "splitstream-weights-load");
+            t.setDaemon(true);
+            return t;
+        })) {
+            return load(gguf, c, loader);
+        }
+    }
+
+    private static Weights load(GgufFile gguf, ModelConfig c, ExecutorService loader) {
+        @SuppressWarnings("unchecked")
+        Future<WeightMatrix>[][] m = new Future[c.layers()][];
+        for (int i = 0; i < c.layers(); i++) {
+            String p = "blk." + i + ".";
+            m[i] = new Future[] {
+                    loader.submit(() -> matrix(gguf, p + "attn_q.weight", c.queryDim(), c.dim())),
+                    loader.submit(() -> matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim())),
+                    loader.submit(() -> matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim())),
+                    loader.submit(() -> matrix(gguf, p + "attn_output.weight", c.dim(), c.queryDim())),
+                    loader.submit(() -> matrix(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim())),
+                    loader.submit(() -> matrix(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim())),
+                    loader.submit(() -> matrix(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim()))};
+        }
+        Future<WeightMatrix> embeddingLoad = loader.submit(() -> matrix(gguf, "token_embd.weight", c.vocabularySize(), c.dim()));
+        // Tied embeddings: models without output.weight reuse the token embedding as the output projection.
+        Future<WeightMatrix> outputLoad = gguf.tensors().containsKey("output.weight")
+                ? loader.submit(() -> matrix(gguf, "output.weight", c.vocabularySize(), c.dim())) : embeddingLoad;
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
             boolean bias = c.architecture().qkvBias();
             layers[i] = new Layer(
                     vector(gguf, p + "attn_norm.weight", c.dim()),
-                    matrix(gguf, p + "attn_q.weight", c.queryDim(), c.dim()),
-                    matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim()),
-                    matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim()),
-                    matrix(gguf, p + "attn_output.weight", c.dim(), c.queryDim()),
+                    done(m[i][0]), done(m[i][1]), done(m[i][2]), done(m[i][3]),
                     bias ? vector(gguf, p + "attn_q.bias", c.queryDim()) : null,
                     bias ? vector(gguf, p + "attn_k.bias", c.kvDim()) : null,
                     bias ? vector(gguf, p + "attn_v.bias", c.kvDim()) : null,
                     vector(gguf, p + "ffn_norm.weight", c.dim()),
-                    matrix(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim()),
-                    matrix(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim()),
-                    matrix(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim()));
+                    done(m[i][4]), done(m[i][5]), done(m[i][6]));
         }
-        WeightMatrix embedding = matrix(gguf, "token_embd.weight", c.vocabularySize(), c.dim());
-        // Tied embeddings: models without output.weight reuse the token embedding as the output projection.
-        WeightMatrix output = gguf.tensors().containsKey("output.weight")
-                ? matrix(gguf, "output.weight", c.vocabularySize(), c.dim()) : embedding;
         float[] ropeFactors = gguf.tensors().containsKey("rope_freqs.weight")
                 ? vector(gguf, "rope_freqs.weight", c.ropeDims() / 2) : null;
-        return new Weights(embedding, layers, vector(gguf, "output_norm.weight", c.dim()), output, ropeFactors);
+        return new Weights(done(embeddingLoad), layers, vector(gguf, "output_norm.weight", c.dim()), done(outputLoad), ropeFactors);
+    }
+
+    /** The matrix a load-time task built; its failure (a bad tensor) is rethrown as it was. */
+    private static WeightMatrix done(Future<WeightMatrix> f) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while loading weights", e);
+        }
     }
 
     static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
