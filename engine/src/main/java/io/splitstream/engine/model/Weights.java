@@ -20,8 +20,9 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
     }
 
     /**
-     * Checks and views every tensor. Matrices are built on a few load-time threads, because building a Q8_0 or
-     * Q4_0 matrix repacks it (seconds for a 1B model on one thread).
+     * Checks and views every tensor. Matrices that are multiplied are prepared on a few load-time threads, because
+     * preparing a Q8_0 or Q4_0 matrix repacks it (seconds for a 1B model on one thread). A token embedding that
+     * is not also the output projection only serves row lookups, so it stays as mapped.
      */
     public static Weights load(GgufFile gguf, ModelConfig c) {
         try (ExecutorService loader = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), r -> {
@@ -39,18 +40,22 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
             m[i] = new Future[] {
-                    loader.submit(() -> matrix(gguf, p + "attn_q.weight", c.queryDim(), c.dim())),
-                    loader.submit(() -> matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim())),
-                    loader.submit(() -> matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim())),
-                    loader.submit(() -> matrix(gguf, p + "attn_output.weight", c.dim(), c.queryDim())),
-                    loader.submit(() -> matrix(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim())),
-                    loader.submit(() -> matrix(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim())),
-                    loader.submit(() -> matrix(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim()))};
+                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_q.weight", c.queryDim(), c.dim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_output.weight", c.dim(), c.queryDim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim()))),
+                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim())))};
         }
-        Future<WeightMatrix> embeddingLoad = loader.submit(() -> matrix(gguf, "token_embd.weight", c.vocabularySize(), c.dim()));
         // Tied embeddings: models without output.weight reuse the token embedding as the output projection.
-        Future<WeightMatrix> outputLoad = gguf.tensors().containsKey("output.weight")
-                ? loader.submit(() -> matrix(gguf, "output.weight", c.vocabularySize(), c.dim())) : embeddingLoad;
+        boolean tied = !gguf.tensors().containsKey("output.weight");
+        Future<WeightMatrix> embeddingLoad = loader.submit(() -> {
+            WeightMatrix embedding = matrix(gguf, "token_embd.weight", c.vocabularySize(), c.dim());
+            return tied ? multiplied(embedding) : embedding;
+        });
+        Future<WeightMatrix> outputLoad = tied ? embeddingLoad
+                : loader.submit(() -> multiplied(matrix(gguf, "output.weight", c.vocabularySize(), c.dim())));
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -67,6 +72,11 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
         float[] ropeFactors = gguf.tensors().containsKey("rope_freqs.weight")
                 ? vector(gguf, "rope_freqs.weight", c.ropeDims() / 2) : null;
         return new Weights(done(embeddingLoad), layers, vector(gguf, "output_norm.weight", c.dim()), done(outputLoad), ropeFactors);
+    }
+
+    private static WeightMatrix multiplied(WeightMatrix m) {
+        m.prepareForMultiply();
+        return m;
     }
 
     /** The matrix a load-time task built; its failure (a bad tensor) is rethrown as it was. */

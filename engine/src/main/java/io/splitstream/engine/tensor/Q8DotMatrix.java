@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * block order as {@code sum += sumi * d_w * d_x} (ggml's scalar order: with it our Q8_0 greedy output matches
  * llama.cpp's golden data token for token; ggml's AVX2 order departs once in 512 tokens).
  *
- * <p>How it is fast without integer dot instructions (the Vector API has none): at construction the rows are
- * repacked into tiles of LANES rows in which a float or int lane holds one row, as llama.cpp repacks Q4_0 on
+ * <p>How it is fast without integer dot instructions (the Vector API has none): before the first multiply
+ * ({@link #prepareForMultiply}, which {@code Weights.load} runs on its load threads) the rows are repacked into tiles of LANES rows in which a float or int lane holds one row, as llama.cpp repacks Q4_0 on
  * x86. Per block, a tile holds the LANES scales as floats, then {@code words} int vectors whose lane r packs
  * 32/words quants of row r as fields: the top field as a signed number, the others unsigned, i.e. plus an
  * offset (8 or 128; for Q8_0 the lower bytes are stored xor 0x80, for Q4_0 the top nibble xor 0x8). A field is
@@ -61,7 +61,9 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     private final int[] fieldMasks;
     private final long blockTileBytes;
     private final int tiles;
-    private final MemorySegment tiled;
+    private final int flip;
+    /** The repacked rows, made once by {@link #tiles()}. */
+    private volatile MemorySegment tiled;
 
     /**
      * @param elementOf the element index of word w's field p at [w*fields + p], in the GGUF block's bytes
@@ -83,14 +85,32 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
         this.blockTileBytes = 4L * LANES * (1 + words);
         this.tiles = (rows + LANES - 1) / LANES;
-        this.tiled = repack(flip);
-        if (data.isMapped()) {
-            data.unload();
+        this.flip = flip;
+    }
+
+    @Override
+    public final void prepareForMultiply() {
+        tiles();
+    }
+
+    private MemorySegment tiles() {
+        MemorySegment t = tiled;
+        if (t == null) {
+            synchronized (this) {
+                t = tiled;
+                if (t == null) {
+                    tiled = t = repack();
+                    if (data.isMapped()) {
+                        data.unload();
+                    }
+                }
+            }
         }
+        return t;
     }
 
     /** Tile t, block b at {@code (t*blocks + b) * blockTileBytes}: LANES float scales, then the words. */
-    private MemorySegment repack(int flip) {
+    private MemorySegment repack() {
         MemorySegment t = AnonymousMemory.allocate(tiles * blocks * blockTileBytes);
         for (int r = 0; r < rows; r++) {
             int tile = r / LANES;
@@ -114,6 +134,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     @Override
     final Object prepare(float[] x, int batch, ComputePool pool) {
+        tiles();
         return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols, pool) : rowLaneActivations(x, batch);
     }
 
@@ -140,6 +161,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** Token t against the tiles covering rows [rowFrom, rowTo). */
     private void oneToken(RowLaneQ8 a, int t, float[] out, int rowFrom, int rowTo) {
+        MemorySegment tiled = this.tiled;
         float[] xs = a.xs();
         float[] ox = a.ox();
         float[] dx = a.dx();
@@ -176,6 +198,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo). */
     private void fourTokens(RowLaneQ8 a, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
+        MemorySegment tiled = this.tiled;
         float[] xs = a.xs();
         float[] ox = a.ox();
         float[] dx = a.dx();
@@ -329,6 +352,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** A tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
     private void unpackTile(int tile, float[] w, float[] dw) {
+        MemorySegment tiled = this.tiled;
         int fieldMask = (1 << fieldBits) - 1;
         for (int blk = 0; blk < blocks; blk++) {
             long o = ((long) tile * blocks + blk) * blockTileBytes;

@@ -102,6 +102,13 @@ public abstract class WeightMatrix {
         return rowBytes;
     }
 
+    /**
+     * Does now, once, the work that the first multiply would otherwise do (Q8_0, Q4_0: repacking the rows), so
+     * that a loader can spread it over its threads. Matrices only used for row lookups never need it.
+     */
+    public void prepareForMultiply() {
+    }
+
     /** Writes the {@link #cols()} float values of row {@code row} to {@code dst[offset ..]}. */
     public abstract void dequantizeRow(int row, float[] dst, int offset);
 
