@@ -111,7 +111,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** Tile t, block b at {@code (t*blocks + b) * blockTileBytes}: LANES float scales, then the words. */
     private MemorySegment repack() {
-        MemorySegment t = AnonymousMemory.allocate(tiles * blocks * blockTileBytes);
+        MemorySegment t = AnonymousMemory.allocate((long) tiles * blocks * blockTileBytes);
         for (int r = 0; r < rows; r++) {
             int tile = r / LANES;
             int lane = r % LANES;
