@@ -1,6 +1,7 @@
 package io.splitstream.cli;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 /**
@@ -187,10 +189,30 @@ public final class Mesh implements AutoCloseable {
     }
 
     public static int freePort() throws IOException {
+        // Not ServerSocket(0): that port comes from the kernel's ephemeral range (32768-60999 on Linux), where an
+        // outgoing connection of any process may take it between now and the instance's bind, which made an
+        // instance exit with "port in use" now and then. Ports below that range are only taken by listeners.
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = FIRST_PORT + ThreadLocalRandom.current().nextInt(PORTS);
+            if (!HANDED_OUT.add(port)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // a listener has it: try another
+            }
+        }
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
+
+    private static final int FIRST_PORT = 20_000;
+    private static final int PORTS = 12_000;
+    /** Ports this JVM handed out: never twice, since each is free only until its instance binds it. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Stops every instance: SIGTERM, then a kill after 10 s. */
     @Override
