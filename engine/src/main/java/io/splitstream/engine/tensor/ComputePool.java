@@ -33,6 +33,8 @@ public final class ComputePool implements AutoCloseable {
         final IntRangeTask task;
         final int count;
         final int grain;
+        /** Grains in [0, count), the last one possibly short. */
+        final int units;
         final int pieces;
         /** Threads that take part, the caller included. */
         final int chunks;
@@ -44,7 +46,7 @@ public final class ComputePool implements AutoCloseable {
             this.task = task;
             this.count = count;
             this.grain = grain;
-            int units = (count + grain - 1) / grain;
+            this.units = (count + grain - 1) / grain;
             this.pieces = Math.min(units, threads * PIECES_PER_THREAD);
             this.chunks = Math.min(threads, pieces);
             this.remaining = new AtomicInteger(chunks - 1);
@@ -52,7 +54,6 @@ public final class ComputePool implements AutoCloseable {
 
         /** Runs pieces until none is left. */
         void runPieces() {
-            int units = (count + grain - 1) / grain;
             for (int i; (i = next.getAndIncrement()) < pieces; ) {
                 int from = (int) ((long) units * i / pieces) * grain;
                 int to = Math.min(count, (int) ((long) units * (i + 1) / pieces) * grain);
