@@ -48,7 +48,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
     private final int blockBytes;
-    private final int blocks;
+    final int blocks;
     /** Int words per row and block (4 for Q4_0, 8 for Q8_0), each holding {@code fields} quants. */
     private final int words;
     private final int fields;
@@ -59,7 +59,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     private final int[] elementOf;
     /** Field p's mask in every lane, at [p*LANES, (p+1)*LANES): loaded as a vector, never held in an object. */
     private final int[] fieldMasks;
-    private final long blockTileBytes;
+    final long blockTileBytes;
     private final int tiles;
     private final int flip;
     /** The repacked rows, made once by {@link #tiles()}. */
@@ -93,7 +93,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         tiles();
     }
 
-    private MemorySegment tiles() {
+    final MemorySegment tiles() {
         MemorySegment t = tiled;
         if (t == null) {
             synchronized (this) {
@@ -133,13 +133,13 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     @Override
-    final Object prepare(float[] x, int batch, ComputePool pool) {
+    Object prepare(float[] x, int batch, ComputePool pool) {
         tiles();
         return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols, pool) : rowLaneActivations(x, batch);
     }
 
     @Override
-    final void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
+    void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
         if (prepared instanceof TokenMajorQ8 t) {
             tokenLanes(t, batch, out, rowFrom, rowTo);
             return;
@@ -246,7 +246,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     /** Row sums of a tile (lane = row) for token t, to the rows of the tile inside [rowFrom, rowTo). */
-    private void storeTile(float[] sums, int from, int tile, int t, float[] out, int rowFrom, int rowTo) {
+    final void storeTile(float[] sums, int from, int tile, int t, float[] out, int rowFrom, int rowTo) {
         int first = Math.max(rowFrom, tile * LANES);
         int end = Math.min(rowTo, (tile + 1) * LANES);
         for (int r = first; r < end; r++) {

@@ -385,6 +385,53 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * Quants and activations at their extremes (nibbles 0 and 15, bytes -128 and 127, activations +-127 after
+     * quantization), where the integer kernels' 16-bit halves and float sums come closest to their limits.
+     */
+    @Test
+    void extremeQuantsAndActivationsStayExact() {
+        Random rnd = new Random(5);
+        int rows = 48;
+        int cols = 256;
+        int[][] xSigns = {{1}, {-1}, {1, -1}, {1, 1, -1, -1}};
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            int blockBytes = (int) t.bytesFor(32);
+            byte[] bytes = new byte[rows * cols / 32 * blockBytes];
+            for (int r = 0; r < rows; r++) {
+                int pattern = r % 6;
+                for (int blk = 0; blk < cols / 32; blk++) {
+                    int bo = (r * cols / 32 + blk) * blockBytes;
+                    short d = h(0.5f + blk);
+                    bytes[bo] = (byte) d;
+                    bytes[bo + 1] = (byte) (d >> 8);
+                    for (int j = 2; j < blockBytes; j++) {
+                        bytes[bo + j] = (byte) switch (pattern) {
+                            case 0 -> 0x00;
+                            case 1 -> 0xFF;
+                            case 2 -> t == GgmlType.Q8_0 ? 0x80 : 0x0F;
+                            case 3 -> t == GgmlType.Q8_0 ? 0x7F : 0xF0;
+                            case 4 -> j % 2 == 0 ? 0x80 : 0x7F;
+                            default -> rnd.nextInt(256);
+                        };
+                    }
+                }
+            }
+            WeightMatrix m = WeightMatrix.of(t, segment(bytes), rows, cols);
+            for (int[] signs : xSigns) {
+                for (int batch : new int[] {1, 3, 32}) {
+                    float[] x = new float[batch * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = signs[i % signs.length] * (i % 64 < 32 ? 1f : 1 + i % 3); // first blocks: all quants +-127
+                    }
+                    float[] out = new float[batch * rows];
+                    m.multiply(x, batch, out, pool2);
+                    checkAgainstReference(m, x, batch, out);
+                }
+            }
+        }
+    }
+
     @Test
     void largeMatrixUsesThreadsAndMatches() {
         Random rnd = new Random(3);
