@@ -27,12 +27,10 @@ final class Q4_0Matrix extends Q8DotMatrix {
     private static final int BLOCK = 18;
     /** Nibble p and nibble p+4 of a word, once shifted down by 4p. */
     private static final int PAIR = 0x000F000F;
-    /** The top nibble is stored xor 8 (signed, for the float kernels); this undoes it in the pair (3, 7). */
-    private static final int TOP_FLIP = 0x00080000;
     private static final int[] ELEMENT_OF = elementOf();
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(GgmlType.Q4_0, data, rows, cols, 4, 8, ELEMENT_OF, 0x80000000);
+        super(GgmlType.Q4_0, data, rows, cols, 4, 8, ELEMENT_OF, 0);
     }
 
     @Override
@@ -53,24 +51,162 @@ final class Q4_0Matrix extends Q8DotMatrix {
 
     @Override
     Object prepare(float[] x, int batch, ComputePool pool) {
-        if (batch != 1) {
-            return super.prepare(x, batch, pool);
-        }
         tiles();
-        return NibblePairActivations.quantize(x, blocks);
+        return batch >= TOKEN_LANES_MIN ? TokenMajorPairs.quantize(x, batch, cols, pool)
+                : NibblePairActivations.quantize(x, batch, blocks);
     }
 
     @Override
     void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
-        if (prepared instanceof NibblePairActivations a) {
-            oneTokenPairs(a, out, rowFrom, rowTo);
-        } else {
-            super.multiplyPrepared(prepared, x, batch, out, rowFrom, rowTo);
+        if (prepared instanceof TokenMajorPairs a) {
+            tokenLanesPairs(a, batch, out, rowFrom, rowTo);
+            return;
+        }
+        NibblePairActivations a = (NibblePairActivations) prepared;
+        int t = 0;
+        for (; batch - t >= 2; t += 4) {
+            fourTokensPairs(a, t, Math.min(t + 1, batch - 1), Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
+                    out, rowFrom, rowTo);
+        }
+        if (t < batch) {
+            oneTokenPairs(a, t, out, rowFrom, rowTo);
         }
     }
 
-    /** One token against the tiles covering rows [rowFrom, rowTo), two nibbles per multiply (class comment). */
-    private void oneTokenPairs(NibblePairActivations a, float[] out, int rowFrom, int rowTo) {
+    private static final int ROWS_PER_PASS = 8;
+
+    private void tokenLanesPairs(TokenMajorPairs a, int batch, float[] out, int rowFrom, int rowTo) {
+        int[] w = new int[blocks * 16 * LANES];
+        float[] dw = new float[blocks * LANES];
+        float[] sums = new float[ROWS_PER_PASS * 2 * LANES];
+        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            unpackPairs(tile, w, dw);
+            for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
+                int r0 = tile * LANES + lane;
+                if (r0 + ROWS_PER_PASS <= rowFrom || r0 >= rowTo) {
+                    continue;
+                }
+                for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
+                    tokenTilePairs(a, tv, w, dw, lane, sums);
+                    int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
+                    for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
+                        for (int r = first; r < end; r++) {
+                            out[t * rows + r] = sums[(r - r0) * 2 * LANES + t - tv];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Tile's weights as signed pairs {@code (q_{k+16}) + (q_k << 16)} at {@code w[(blk*16 + k)*LANES + lane]}. */
+    private void unpackPairs(int tile, int[] w, float[] dw) {
+        MemorySegment tiled = tiles();
+        for (int blk = 0; blk < blocks; blk++) {
+            long o = ((long) tile * blocks + blk) * blockTileBytes;
+            FloatVector.fromMemorySegment(QF, tiled, o, LE).intoArray(dw, blk * LANES);
+            for (int word = 0; word < 4; word++) {
+                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * (1 + word), LE);
+                for (int i = 0; i < 4; i++) {
+                    IntVector lo = v.lanewise(VectorOperators.LSHR, 8 * i).and(0xF).sub(8);
+                    IntVector hi = v.lanewise(VectorOperators.LSHR, 8 * i + 4).and(0xF).sub(8);
+                    hi.add(lo.lanewise(VectorOperators.LSHL, 16)).intoArray(w, (blk * 16 + 4 * word + i) * LANES);
+                }
+            }
+        }
+    }
+
+    private void tokenTilePairs(TokenMajorPairs a, int tv, int[] w, float[] dw, int lane, float[] sums) {
+        int[] q = a.pairs();
+        float[] d = a.d();
+        int tp = a.tp();
+        java.util.Arrays.fill(sums, 0f);
+        for (int blk = 0; blk < blocks; blk++) {
+            IntVector a00 = IntVector.broadcast(QI, ROUND), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            IntVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+            int xo = blk * 16 * tp + tv;
+            int wo = blk * 16 * LANES + lane;
+            for (int k = 0; k < 16; k++) {
+                IntVector x0 = IntVector.fromArray(QI, q, xo + k * tp);
+                IntVector x1 = IntVector.fromArray(QI, q, xo + k * tp + LANES);
+                int wk = wo + k * LANES;
+                int w0 = w[wk];
+                a00 = a00.add(x0.mul(w0));
+                a01 = a01.add(x1.mul(w0));
+                int w1 = w[wk + 1];
+                a10 = a10.add(x0.mul(w1));
+                a11 = a11.add(x1.mul(w1));
+                int w2 = w[wk + 2];
+                a20 = a20.add(x0.mul(w2));
+                a21 = a21.add(x1.mul(w2));
+                int w3 = w[wk + 3];
+                a30 = a30.add(x0.mul(w3));
+                a31 = a31.add(x1.mul(w3));
+                int w4 = w[wk + 4];
+                a40 = a40.add(x0.mul(w4));
+                a41 = a41.add(x1.mul(w4));
+                int w5 = w[wk + 5];
+                a50 = a50.add(x0.mul(w5));
+                a51 = a51.add(x1.mul(w5));
+                int w6 = w[wk + 6];
+                a60 = a60.add(x0.mul(w6));
+                a61 = a61.add(x1.mul(w6));
+                int w7 = w[wk + 7];
+                a70 = a70.add(x0.mul(w7));
+                a71 = a71.add(x1.mul(w7));
+            }
+            FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
+            FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
+            int dl = blk * LANES + lane;
+            FloatVector.fromArray(QF, sums, 0).add(((FloatVector) a00.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx0)).intoArray(sums, 0);
+            FloatVector.fromArray(QF, sums, LANES).add(((FloatVector) a01.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx1)).intoArray(sums, LANES);
+            FloatVector.fromArray(QF, sums, 2 * LANES).add(((FloatVector) a10.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx0)).intoArray(sums, 2 * LANES);
+            FloatVector.fromArray(QF, sums, 3 * LANES).add(((FloatVector) a11.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx1)).intoArray(sums, 3 * LANES);
+            FloatVector.fromArray(QF, sums, 4 * LANES).add(((FloatVector) a20.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx0)).intoArray(sums, 4 * LANES);
+            FloatVector.fromArray(QF, sums, 5 * LANES).add(((FloatVector) a21.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx1)).intoArray(sums, 5 * LANES);
+            FloatVector.fromArray(QF, sums, 6 * LANES).add(((FloatVector) a30.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx0)).intoArray(sums, 6 * LANES);
+            FloatVector.fromArray(QF, sums, 7 * LANES).add(((FloatVector) a31.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx1)).intoArray(sums, 7 * LANES);
+            FloatVector.fromArray(QF, sums, 8 * LANES).add(((FloatVector) a40.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx0)).intoArray(sums, 8 * LANES);
+            FloatVector.fromArray(QF, sums, 9 * LANES).add(((FloatVector) a41.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx1)).intoArray(sums, 9 * LANES);
+            FloatVector.fromArray(QF, sums, 10 * LANES).add(((FloatVector) a50.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx0)).intoArray(sums, 10 * LANES);
+            FloatVector.fromArray(QF, sums, 11 * LANES).add(((FloatVector) a51.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx1)).intoArray(sums, 11 * LANES);
+            FloatVector.fromArray(QF, sums, 12 * LANES).add(((FloatVector) a60.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx0)).intoArray(sums, 12 * LANES);
+            FloatVector.fromArray(QF, sums, 13 * LANES).add(((FloatVector) a61.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx1)).intoArray(sums, 13 * LANES);
+            FloatVector.fromArray(QF, sums, 14 * LANES).add(((FloatVector) a70.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx0)).intoArray(sums, 14 * LANES);
+            FloatVector.fromArray(QF, sums, 15 * LANES).add(((FloatVector) a71.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx1)).intoArray(sums, 15 * LANES);
+        }
+    }
+
+    private static final int ROUND = 0x8000;
+
+    record TokenMajorPairs(int[] pairs, float[] d, int tp) {
+        static TokenMajorPairs quantize(float[] x, int batch, int n, ComputePool pool) {
+            int blocks = n / 32;
+            int tp = (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
+            int[] pairs = new int[blocks * 16 * tp];
+            float[] d = new float[blocks * tp];
+            IntRangeTask quantizeBlocks = (from, to) -> {
+                float[] block = new float[32];
+                for (int blk = from; blk < to; blk++) {
+                    for (int t = 0; t < batch; t++) {
+                        d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
+                        for (int k = 0; k < 16; k++) {
+                            pairs[(blk * 16 + k) * tp + t] = (int) block[k] + ((int) block[k + 16] << 16);
+                        }
+                    }
+                }
+            };
+            if (pool == null) {
+                quantizeBlocks.run(0, blocks);
+            } else {
+                pool.parallelFor(blocks, quantizeBlocks);
+            }
+            return new TokenMajorPairs(pairs, d, tp);
+        }
+    }
+
+    /** Token t against the tiles covering rows [rowFrom, rowTo), two nibbles per multiply (class comment). */
+    private void oneTokenPairs(NibblePairActivations a, int t, float[] out, int rowFrom, int rowTo) {
         MemorySegment tiled = tiles();
         int[] xp = a.pairs();
         int[] offsets = a.offsets();
@@ -85,7 +221,8 @@ final class Q4_0Matrix extends Q8DotMatrix {
                 IntVector v1 = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                 IntVector v2 = IntVector.fromMemorySegment(QI, tiled, wo + 8L * LANES, LE);
                 IntVector v3 = IntVector.fromMemorySegment(QI, tiled, wo + 12L * LANES, LE);
-                int xo = blk * 16;
+                int tb = t * blocks + blk;
+                int xo = tb * 16;
                 IntVector acc0 = v0.and(PAIR).mul(xp[xo]);
                 IntVector acc1 = v1.and(PAIR).mul(xp[xo + 4]);
                 IntVector acc2 = v2.and(PAIR).mul(xp[xo + 8]);
@@ -98,18 +235,64 @@ final class Q4_0Matrix extends Q8DotMatrix {
                 acc1 = acc1.add(v1.lanewise(VectorOperators.LSHR, 8).and(PAIR).mul(xp[xo + 6]));
                 acc2 = acc2.add(v2.lanewise(VectorOperators.LSHR, 8).and(PAIR).mul(xp[xo + 10]));
                 acc3 = acc3.add(v3.lanewise(VectorOperators.LSHR, 8).and(PAIR).mul(xp[xo + 14]));
-                acc0 = acc0.add(v0.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, TOP_FLIP).and(PAIR).mul(xp[xo + 3]));
-                acc1 = acc1.add(v1.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, TOP_FLIP).and(PAIR).mul(xp[xo + 7]));
-                acc2 = acc2.add(v2.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, TOP_FLIP).and(PAIR).mul(xp[xo + 11]));
-                acc3 = acc3.add(v3.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, TOP_FLIP).and(PAIR).mul(xp[xo + 15]));
-                IntVector total = acc0.add(acc1).add(acc2.add(acc3));
-                IntVector low = total.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
-                IntVector blockSum = total.sub(low).sub(offsets[blk]).lanewise(VectorOperators.ASHR, 16);
+                acc0 = acc0.add(v0.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 3]));
+                acc1 = acc1.add(v1.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 7]));
+                acc2 = acc2.add(v2.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 11]));
+                acc3 = acc3.add(v3.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 15]));
+                IntVector blockSum = acc0.add(acc1).add(acc2.add(acc3)).sub(offsets[tb]).lanewise(VectorOperators.ASHR, 16);
                 FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
-                s = s.add(((FloatVector) blockSum.convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[blk]));
+                s = s.add(((FloatVector) blockSum.convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[tb]));
             }
             s.intoArray(sums, 0);
-            storeTile(sums, 0, tile, 0, out, rowFrom, rowTo);
+            storeTile(sums, 0, tile, t, out, rowFrom, rowTo);
+        }
+    }
+
+    /** Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo): one field pair, four tokens. */
+    private void fourTokensPairs(NibblePairActivations a, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
+        MemorySegment tiled = tiles();
+        int[] xp = a.pairs();
+        int[] offsets = a.offsets();
+        float[] dx = a.d();
+        float[] sums = new float[4 * LANES];
+        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
+            for (int blk = 0; blk < blocks; blk++) {
+                long o = ((long) tile * blocks + blk) * blockTileBytes;
+                int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
+                IntVector a0 = IntVector.zero(QI), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                for (int w = 0; w < 4; w += 2) {
+                    long wo = o + 4L * LANES * (1 + w);
+                    IntVector v = IntVector.fromMemorySegment(QI, tiled, wo, LE);
+                    IntVector u = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
+                    for (int k = 0; k < 4; k++) {
+                        IntVector fv = v.lanewise(VectorOperators.LSHR, 4 * k).and(PAIR);
+                        IntVector fu = u.lanewise(VectorOperators.LSHR, 4 * k).and(PAIR);
+                        int xv = 4 * w + k, xu = xv + 4;
+                        a0 = a0.add(fv.mul(xp[b0 * 16 + xv]));
+                        c0 = c0.add(fu.mul(xp[b0 * 16 + xu]));
+                        a1 = a1.add(fv.mul(xp[b1 * 16 + xv]));
+                        c1 = c1.add(fu.mul(xp[b1 * 16 + xu]));
+                        a2 = a2.add(fv.mul(xp[b2 * 16 + xv]));
+                        c2 = c2.add(fu.mul(xp[b2 * 16 + xu]));
+                        a3 = a3.add(fv.mul(xp[b3 * 16 + xv]));
+                        c3 = c3.add(fu.mul(xp[b3 * 16 + xu]));
+                    }
+                }
+                FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
+                s0 = s0.add(((FloatVector) a0.add(c0).sub(offsets[b0]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b0]));
+                s1 = s1.add(((FloatVector) a1.add(c1).sub(offsets[b1]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b1]));
+                s2 = s2.add(((FloatVector) a2.add(c2).sub(offsets[b2]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b2]));
+                s3 = s3.add(((FloatVector) a3.add(c3).sub(offsets[b3]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b3]));
+            }
+            s0.intoArray(sums, 0);
+            s1.intoArray(sums, LANES);
+            s2.intoArray(sums, 2 * LANES);
+            s3.intoArray(sums, 3 * LANES);
+            storeTile(sums, 0, tile, t0, out, rowFrom, rowTo);
+            storeTile(sums, LANES, tile, t1, out, rowFrom, rowTo);
+            storeTile(sums, 2 * LANES, tile, t2, out, rowFrom, rowTo);
+            storeTile(sums, 3 * LANES, tile, t3, out, rowFrom, rowTo);
         }
     }
 
@@ -119,23 +302,23 @@ final class Q4_0Matrix extends Q8DotMatrix {
      * {@code offsets[b] = (8 * sum(x)) << 16}; {@code d[b]} the block's scale.
      */
     record NibblePairActivations(int[] pairs, int[] offsets, float[] d) {
-        static NibblePairActivations quantize(float[] x, int blocks) {
-            int[] pairs = new int[blocks * 16];
-            int[] offsets = new int[blocks];
-            float[] d = new float[blocks];
+        static NibblePairActivations quantize(float[] x, int batch, int blocks) {
+            int[] pairs = new int[batch * blocks * 16];
+            int[] offsets = new int[batch * blocks];
+            float[] d = new float[batch * blocks];
             float[] q = new float[32];
-            for (int b = 0; b < blocks; b++) {
-                d[b] = quantizeBlock(x, b * 32, q);
+            for (int tb = 0; tb < batch * blocks; tb++) {
+                d[tb] = quantizeBlock(x, tb * 32, q);
                 int sum = 0;
                 for (int j = 0; j < 32; j++) {
                     sum += (int) q[j];
                 }
-                offsets[b] = (8 * sum) << 16;
+                offsets[tb] = ((8 * sum) << 16) - ROUND;
                 for (int w = 0; w < 4; w++) {
                     for (int k = 0; k < 4; k++) {
                         int xa = (int) q[ELEMENT_OF[w * 8 + k]];
                         int xb = (int) q[ELEMENT_OF[w * 8 + k + 4]];
-                        pairs[b * 16 + 4 * w + k] = xb + (xa << 16);
+                        pairs[tb * 16 + 4 * w + k] = xb + (xa << 16);
                     }
                 }
             }
