@@ -11,26 +11,28 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Q4_0 weights: blocks of 32 {half d; uint8 qs[16]}, element j = (qs[j] &amp; 0xF) - 8 and element
  * j+16 = (qs[j] &gt;&gt; 4) - 8, times d. Repacked as four words per block: word w holds qs[4w..4w+3], so its
- * field p (a nibble) is element 4w + p/2, plus 16 for the high nibbles (odd p), plus 8.
+ * nibble p is element 4w + p/2, plus 16 for the high nibbles (odd p), plus 8.
  *
- * <p>A single token (decode) takes its own kernel, {@link #oneTokenPairs}: it multiplies two nibbles per int
- * lane at once. Masking a word with 0x000F000F leaves nibbles a and b as {@code n_a + 2^16 n_b}; times the
- * activation pair {@code x_b + 2^16 x_a} that is {@code n_a x_b + 2^16 (n_a x_a + n_b x_b)} modulo 2^32, so one
- * 32-bit multiply does two multiply-adds and the wanted sum sits in the upper half. Over a block the lower half
- * (at most 16 * 15 * 127 in magnitude) stays inside 16 signed bits and comes off exactly; the upper half is
- * then the block's sum of unsigned nibbles times x modulo 2^16, and the true sum, sum((n-8)x), lies within 16
- * signed bits (at most 32 * 8 * 127), so subtracting 8*sum(x) modulo 2^16 gives it exactly. Per 16 rows that is
- * a shift, an and, a multiply and an add for 32 multiply-adds, against an and, a convert and two fused
- * multiply-adds in the float kernels; results are the same integers, so bit-identical.
+ * <p>The kernels multiply two nibbles per 32-bit integer lane. Masking a word shifted down by 4k with 0x000F000F
+ * leaves nibbles a = k and b = k+4 as {@code n_a + 2^16 n_b}; times the activation pair {@code x_b + 2^16 x_a} that
+ * is {@code n_a x_b + 2^16 (n_a x_a + n_b x_b)} modulo 2^32, so one multiply does two multiply-adds and the wanted
+ * sum sits in the upper half. Over a block the lower half (at most 16 * 15 * 127 in magnitude) stays inside 16
+ * signed bits; the upper half is the block's sum of unsigned nibbles times x modulo 2^16, and the true sum,
+ * sum((n-8)x), lies within 16 signed bits (at most 32 * 8 * 127), so subtracting 8*sum(x) - 2^15 (the 2^15 rounds
+ * the lower half away) and shifting right by 16 gives it exactly. Per LANES rows a pair costs a shift, an and, a
+ * multiply and an add for 32 multiply-adds, where floats need an and, a convert and two fused multiply-adds; the
+ * block sums are the same integers as {@link Q8_0Matrix}'s float kernels form, so results are exact in the same way.
  */
 final class Q4_0Matrix extends Q8DotMatrix {
     private static final int BLOCK = 18;
-    /** Nibble p and nibble p+4 of a word, once shifted down by 4p. */
+    /** Nibble k and nibble k+4 of a word, once shifted down by 4k. */
     private static final int PAIR = 0x000F000F;
+    /** Starts a block's sums so that an arithmetic shift right by 16 rounds their lower half away. */
+    private static final int ROUND = 0x8000;
     private static final int[] ELEMENT_OF = elementOf();
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(GgmlType.Q4_0, data, rows, cols, 4, 8, ELEMENT_OF, 0);
+        super(GgmlType.Q4_0, data, rows, cols, 0);
     }
 
     @Override
@@ -59,7 +61,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
     @Override
     void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
         if (prepared instanceof TokenMajorPairs a) {
-            tokenLanesPairs(a, batch, out, rowFrom, rowTo);
+            tokenLanes(new PairPrefill(a), a.tp(), batch, out, rowFrom, rowTo);
             return;
         }
         NibblePairActivations a = (NibblePairActivations) prepared;
@@ -73,33 +75,33 @@ final class Q4_0Matrix extends Q8DotMatrix {
         }
     }
 
-    private static final int ROWS_PER_PASS = 8;
+    /**
+     * Prefill: a tile is unpacked into signed weight pairs {@code q_{k+16} + (q_k << 16)}, which multiply token
+     * lanes holding {@code x_k + (x_{k+16} << 16)}: the upper half collects {@code x_k q_k + x_{k+16} q_{k+16}},
+     * the lower one at most 16 * 8 * 127 over a block, so with the accumulator started at 2^15 the block sum is
+     * one arithmetic shift.
+     */
+    private final class PairPrefill implements PrefillKernel {
+        private final TokenMajorPairs a;
+        private final int[] w = new int[blocks * 16 * LANES];
+        private final float[] dw = new float[blocks * LANES];
 
-    private void tokenLanesPairs(TokenMajorPairs a, int batch, float[] out, int rowFrom, int rowTo) {
-        int[] w = new int[blocks * 16 * LANES];
-        float[] dw = new float[blocks * LANES];
-        float[] sums = new float[ROWS_PER_PASS * 2 * LANES];
-        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+        PairPrefill(TokenMajorPairs a) {
+            this.a = a;
+        }
+
+        @Override
+        public void unpack(int tile) {
             unpackPairs(tile, w, dw);
-            for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
-                int r0 = tile * LANES + lane;
-                if (r0 + ROWS_PER_PASS <= rowFrom || r0 >= rowTo) {
-                    continue;
-                }
-                for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
-                    tokenTilePairs(a, tv, w, dw, lane, sums);
-                    int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
-                    for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
-                        for (int r = first; r < end; r++) {
-                            out[t * rows + r] = sums[(r - r0) * 2 * LANES + t - tv];
-                        }
-                    }
-                }
-            }
+        }
+
+        @Override
+        public void pass(int tv, int lane, float[] sums) {
+            tokenTilePairs(a, tv, w, dw, lane, sums);
         }
     }
 
-    /** Tile's weights as signed pairs {@code (q_{k+16}) + (q_k << 16)} at {@code w[(blk*16 + k)*LANES + lane]}. */
+    /** A tile's weights as signed pairs {@code q_{k+16} + (q_k << 16)} to {@code w[(blk*16 + k)*LANES + lane]}, scales to dw. */
     private void unpackPairs(int tile, int[] w, float[] dw) {
         MemorySegment tiled = tiles();
         for (int blk = 0; blk < blocks; blk++) {
@@ -116,6 +118,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
         }
     }
 
+    /** {@link PrefillKernel#pass} over an unpacked tile: sixteen accumulators, eight rows by two token vectors. */
     private void tokenTilePairs(TokenMajorPairs a, int tv, int[] w, float[] dw, int lane, float[] sums) {
         int[] q = a.pairs();
         float[] d = a.d();
@@ -177,30 +180,22 @@ final class Q4_0Matrix extends Q8DotMatrix {
         }
     }
 
-    private static final int ROUND = 0x8000;
-
+    /**
+     * Activation rows quantized by {@link #quantizeBlock}, laid out for {@link PairPrefill}: token t's pair k of
+     * block blk, {@code x_k + (x_{k+16} << 16)}, at {@code pairs[(blk*16 + k)*tp + t]}, its d at
+     * {@code d[blk*tp + t]}, with tp the {@link #paddedTokens padded} batch.
+     */
     record TokenMajorPairs(int[] pairs, float[] d, int tp) {
         static TokenMajorPairs quantize(float[] x, int batch, int n, ComputePool pool) {
-            int blocks = n / 32;
-            int tp = (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
-            int[] pairs = new int[blocks * 16 * tp];
-            float[] d = new float[blocks * tp];
-            IntRangeTask quantizeBlocks = (from, to) -> {
-                float[] block = new float[32];
-                for (int blk = from; blk < to; blk++) {
-                    for (int t = 0; t < batch; t++) {
-                        d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
-                        for (int k = 0; k < 16; k++) {
-                            pairs[(blk * 16 + k) * tp + t] = (int) block[k] + ((int) block[k + 16] << 16);
-                        }
-                    }
+            int tp = paddedTokens(batch);
+            int[] pairs = new int[n / 2 * tp];
+            float[] d = new float[n / 32 * tp];
+            quantizeBlocks(x, batch, n, pool, (blk, t, dq, q) -> {
+                d[blk * tp + t] = dq;
+                for (int k = 0; k < 16; k++) {
+                    pairs[(blk * 16 + k) * tp + t] = (int) q[k] + ((int) q[k + 16] << 16);
                 }
-            };
-            if (pool == null) {
-                quantizeBlocks.run(0, blocks);
-            } else {
-                pool.parallelFor(blocks, quantizeBlocks);
-            }
+            });
             return new TokenMajorPairs(pairs, d, tp);
         }
     }
@@ -297,9 +292,9 @@ final class Q4_0Matrix extends Q8DotMatrix {
     }
 
     /**
-     * One token's activations quantized to Q8_0 ({@link #quantizeBlock}) for {@link #oneTokenPairs}: per block b,
-     * {@code pairs[b*16 + 4w + k] = x_b + (x_a << 16)} for word w's nibbles a = k and b = k+4;
-     * {@code offsets[b] = (8 * sum(x)) << 16}; {@code d[b]} the block's scale.
+     * Activation rows quantized to Q8_0 ({@link #quantizeBlock}) for the row-lane kernels: per token t and block,
+     * at tb = t*blocks + block, {@code pairs[tb*16 + 4w + k] = x_b + (x_a << 16)} for word w's nibbles a = k and
+     * b = k+4, {@code offsets[tb] = (8 * sum(x) << 16) - 2^15} and {@code d[tb]} the block's scale.
      */
     record NibblePairActivations(int[] pairs, int[] offsets, float[] d) {
         static NibblePairActivations quantize(float[] x, int batch, int blocks) {

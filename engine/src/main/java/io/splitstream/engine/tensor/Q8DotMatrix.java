@@ -4,27 +4,25 @@ import static io.splitstream.engine.tensor.Kernels.LE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Weights in 32-element blocks with an F16 scale (Q8_0, Q4_0), multiplied the way llama.cpp does: the
- * activations are quantized to Q8_0, every block's integer dot is exact, and the row's sum is accumulated in
- * block order as {@code sum += sumi * d_w * d_x} (ggml's scalar order: with it our Q8_0 greedy output matches
- * llama.cpp's golden data token for token; ggml's AVX2 order departs once in 512 tokens).
+ * activations are quantized to Q8_0 ({@link #quantizeBlock}), every block's integer dot is exact, and the row's
+ * sum is accumulated in block order as {@code sum += sumi * d_w * d_x} (ggml's scalar order: with it our Q8_0
+ * greedy output matches llama.cpp's golden data token for token; ggml's AVX2 order departs once in 512 tokens).
  *
- * <p>How it is fast without integer dot instructions (the Vector API has none): before the first multiply
- * ({@link #prepareForMultiply}, which {@code Weights.load} runs on its load threads) the rows are repacked into tiles of LANES rows in which a float or int lane holds one row, as llama.cpp repacks Q4_0 on
- * x86. Per block, a tile holds the LANES scales as floats, then {@code words} int vectors whose lane r packs
- * 32/words quants of row r as fields: the top field as a signed number, the others unsigned, i.e. plus an
- * offset (8 or 128; for Q8_0 the lower bytes are stored xor 0x80, for Q4_0 the top nibble xor 0x8). A field is
- * taken out with one mask ({@code and}), which leaves it scaled by 2^(bits*p); the activation it multiplies was
- * scaled by 2^-(bits*p) when it was quantized, so the product is exact, and the offsets come off as
- * offset*sum(x) per block. So one field costs an and, a convert and a fused multiply-add for LANES rows, no
- * lane crosses another, and the scale step runs for LANES rows at once, lane by lane in the scalar order.
- * Integer-valued floats below 2^24 add exactly in any order, so results are bit-identical in every path.
+ * <p>Before the first multiply ({@link #prepareForMultiply}, which {@code Weights.load} runs on its load
+ * threads) the rows are repacked into tiles of LANES rows in which a float or int lane holds one row, as
+ * llama.cpp repacks Q4_0 on x86. Per block, a tile holds the LANES scales as floats, then one int vector per 4
+ * bytes of the block's quants, lane r holding row r's 4 bytes (xor the type's flip). The kernels that read the
+ * tiles are the type's own ({@link Q8_0Matrix}: floats, {@link Q4_0Matrix}: integer nibble pairs); the prefill
+ * driver ({@link #tokenLanes}) is shared. The Vector API has no integer dot product, so neither kernel uses one;
+ * every kernel forms the same integer block sums and adds them in the same float order, so results are
+ * bit-identical across paths, batch sizes and thread counts.
+ *
+ * <p>The kernels are written out in full, not split into helpers: a vector that passes through a call C2 did
+ * not inline is boxed, which made earlier kernels 3-10x slower.
  *
  * <p>The original (mapped) data stays for {@link #dequantizeRow}; after repacking, its pages are released
  * from memory ({@link MemorySegment#unload()}), so resident memory holds the weights about once.
@@ -38,7 +36,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     /** Batches of at least this many rows take {@link #tokenLanes} (prefill); smaller ones the row-lane paths. */
     static final int TOKEN_LANES_MIN = LANES;
     /** Tile rows that one prefill pass takes (LANES is a multiple of it). */
-    private static final int ROWS_PER_PASS = 8;
+    static final int ROWS_PER_PASS = 8;
 
     static {
         if (LANES % ROWS_PER_PASS != 0) {
@@ -49,40 +47,20 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     private final int blockBytes;
     final int blocks;
-    /** Int words per row and block (4 for Q4_0, 8 for Q8_0), each holding {@code fields} quants. */
-    private final int words;
-    private final int fields;
-    private final int fieldBits;
-    /** What an unsigned field (all but the top one) exceeds its element by. */
-    private final int offset;
-    /** Element index (0..31) of word w's field p, at [w*fields + p]. */
-    private final int[] elementOf;
-    /** Field p's mask in every lane, at [p*LANES, (p+1)*LANES): loaded as a vector, never held in an object. */
-    private final int[] fieldMasks;
+    /** Int words per row and block: 4 quant bytes each (4 for Q4_0, 8 for Q8_0). */
+    final int words;
     final long blockTileBytes;
     private final int tiles;
     private final int flip;
     /** The repacked rows, made once by {@link #tiles()}. */
     private volatile MemorySegment tiled;
 
-    /**
-     * @param elementOf the element index of word w's field p at [w*fields + p], in the GGUF block's bytes
-     * @param flip      xor applied to each word when repacking: fields below the top one then read unsigned,
-     *                  plus {@code offset}, and the top one signed
-     */
-    Q8DotMatrix(GgmlType type, MemorySegment data, int rows, int cols, int fieldBits, int offset, int[] elementOf, int flip) {
+    /** @param flip xor applied to each word when repacking */
+    Q8DotMatrix(GgmlType type, MemorySegment data, int rows, int cols, int flip) {
         super(type, data, rows, cols);
         this.blockBytes = (int) type.bytesFor(32);
         this.blocks = cols / 32;
-        this.fieldBits = fieldBits;
-        this.fields = 32 / fieldBits;
-        this.words = 32 / fields;
-        this.offset = offset;
-        this.elementOf = elementOf;
-        this.fieldMasks = new int[fields * LANES];
-        for (int p = 0; p < fields; p++) {
-            java.util.Arrays.fill(fieldMasks, p * LANES, (p + 1) * LANES, ((1 << fieldBits) - 1) << (fieldBits * p));
-        }
+        this.words = (blockBytes - 2) / 4;
         this.blockTileBytes = 4L * LANES * (1 + words);
         this.tiles = (rows + LANES - 1) / LANES;
         this.flip = flip;
@@ -132,119 +110,6 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         return LANES;
     }
 
-    @Override
-    Object prepare(float[] x, int batch, ComputePool pool) {
-        tiles();
-        return batch >= TOKEN_LANES_MIN ? TokenMajorQ8.quantize(x, batch, cols, pool) : rowLaneActivations(x, batch);
-    }
-
-    @Override
-    void multiplyPrepared(Object prepared, float[] x, int batch, float[] out, int rowFrom, int rowTo) {
-        if (prepared instanceof TokenMajorQ8 t) {
-            tokenLanes(t, batch, out, rowFrom, rowTo);
-            return;
-        }
-        RowLaneQ8 a = (RowLaneQ8) prepared;
-        int t = 0;
-        for (; batch - t >= 2; t += 4) {
-            fourTokens(a, t, Math.min(t + 1, batch - 1), Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
-                    out, rowFrom, rowTo);
-        }
-        if (t < batch) {
-            oneToken(a, t, out, rowFrom, rowTo);
-        }
-    }
-
-    // The kernels below are written out in full, not split into helpers: a vector that passes through a call C2
-    // did not inline is boxed, which made earlier kernels 3-10x slower. For the same reason oneToken and
-    // fourTokens are separate methods (each gets its own profile and compilation).
-
-    /** Token t against the tiles covering rows [rowFrom, rowTo). */
-    private void oneToken(RowLaneQ8 a, int t, float[] out, int rowFrom, int rowTo) {
-        MemorySegment tiled = this.tiled;
-        float[] xs = a.xs();
-        float[] ox = a.ox();
-        float[] dx = a.dx();
-        float[] sums = new float[LANES];
-        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            FloatVector s = FloatVector.zero(QF);
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
-                int tb = t * blocks + blk;
-                FloatVector acc0 = FloatVector.zero(QF), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-                for (int w = 0; w < words; w += 4) {
-                    long wo = o + 4L * LANES * (1 + w);
-                    IntVector v0 = IntVector.fromMemorySegment(QI, tiled, wo, LE);
-                    IntVector v1 = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
-                    IntVector v2 = IntVector.fromMemorySegment(QI, tiled, wo + 8L * LANES, LE);
-                    IntVector v3 = IntVector.fromMemorySegment(QI, tiled, wo + 12L * LANES, LE);
-                    int x0 = tb * 32 + w * fields;
-                    int x1 = x0 + fields, x2 = x1 + fields, x3 = x2 + fields;
-                    for (int p = 0; p < fields; p++) {
-                        IntVector m = IntVector.fromArray(QI, fieldMasks, p * LANES);
-                        acc0 = ((FloatVector) v0.and(m).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(QF, xs[x0 + p]), acc0);
-                        acc1 = ((FloatVector) v1.and(m).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(QF, xs[x1 + p]), acc1);
-                        acc2 = ((FloatVector) v2.and(m).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(QF, xs[x2 + p]), acc2);
-                        acc3 = ((FloatVector) v3.and(m).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(QF, xs[x3 + p]), acc3);
-                    }
-                }
-                FloatVector blockSum = acc0.add(acc1).add(acc2.add(acc3)).sub(ox[tb]);
-                s = s.add(blockSum.mul(FloatVector.fromMemorySegment(QF, tiled, o, LE)).mul(dx[tb]));
-            }
-            s.intoArray(sums, 0);
-            storeTile(sums, 0, tile, t, out, rowFrom, rowTo);
-        }
-    }
-
-    /** Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo). */
-    private void fourTokens(RowLaneQ8 a, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
-        MemorySegment tiled = this.tiled;
-        float[] xs = a.xs();
-        float[] ox = a.ox();
-        float[] dx = a.dx();
-        float[] sums = new float[4 * LANES];
-        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
-            for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
-                int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
-                FloatVector a0 = FloatVector.zero(QF), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                for (int w = 0; w < words; w += 2) {
-                    long wo = o + 4L * LANES * (1 + w);
-                    IntVector v = IntVector.fromMemorySegment(QI, tiled, wo, LE);
-                    IntVector u = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
-                    int xv = w * fields, xu = xv + fields;
-                    for (int p = 0; p < fields; p++) {
-                        IntVector m = IntVector.fromArray(QI, fieldMasks, p * LANES);
-                        FloatVector fv = (FloatVector) v.and(m).convert(VectorOperators.I2F, 0);
-                        FloatVector fu = (FloatVector) u.and(m).convert(VectorOperators.I2F, 0);
-                        a0 = fv.fma(FloatVector.broadcast(QF, xs[b0 * 32 + xv + p]), a0);
-                        c0 = fu.fma(FloatVector.broadcast(QF, xs[b0 * 32 + xu + p]), c0);
-                        a1 = fv.fma(FloatVector.broadcast(QF, xs[b1 * 32 + xv + p]), a1);
-                        c1 = fu.fma(FloatVector.broadcast(QF, xs[b1 * 32 + xu + p]), c1);
-                        a2 = fv.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xv + p]), a2);
-                        c2 = fu.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xu + p]), c2);
-                        a3 = fv.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xv + p]), a3);
-                        c3 = fu.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xu + p]), c3);
-                    }
-                }
-                FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
-                s0 = s0.add(a0.add(c0).sub(ox[b0]).mul(dw).mul(dx[b0]));
-                s1 = s1.add(a1.add(c1).sub(ox[b1]).mul(dw).mul(dx[b1]));
-                s2 = s2.add(a2.add(c2).sub(ox[b2]).mul(dw).mul(dx[b2]));
-                s3 = s3.add(a3.add(c3).sub(ox[b3]).mul(dw).mul(dx[b3]));
-            }
-            s0.intoArray(sums, 0);
-            s1.intoArray(sums, LANES);
-            s2.intoArray(sums, 2 * LANES);
-            s3.intoArray(sums, 3 * LANES);
-            storeTile(sums, 0, tile, t0, out, rowFrom, rowTo);
-            storeTile(sums, LANES, tile, t1, out, rowFrom, rowTo);
-            storeTile(sums, 2 * LANES, tile, t2, out, rowFrom, rowTo);
-            storeTile(sums, 3 * LANES, tile, t3, out, rowFrom, rowTo);
-        }
-    }
-
     /** Row sums of a tile (lane = row) for token t, to the rows of the tile inside [rowFrom, rowTo). */
     final void storeTile(float[] sums, int from, int tile, int t, float[] out, int rowFrom, int rowTo) {
         int first = Math.max(rowFrom, tile * LANES);
@@ -254,25 +119,33 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
     }
 
+    /** A type's prefill kernel over one tile at a time, with its scratch. */
+    interface PrefillKernel {
+        /** Makes tile {@code tile} ready for {@link #pass}. */
+        void unpack(int tile);
+
+        /**
+         * Rows lane..lane+ROWS_PER_PASS-1 of the unpacked tile against tokens [tv, tv + 2*LANES): row i's sum for
+         * token t to {@code sums[i*2*LANES + t - tv]}.
+         */
+        void pass(int tv, int lane, float[] sums);
+    }
+
     /**
-     * Prefill: float lanes hold batch rows (tokens). A tile is widened to integer-valued floats (lane = row), and
-     * eight of its rows at a time have each element broadcast and fused-multiply-added against that element of
-     * 2*LANES tokens (exact: integer sums); every block is then added as {@code sum += blockSum * d_w * d_x},
-     * lane by lane: the scalar order, so results are bit-identical to the row-lane paths.
+     * Prefill: lanes hold tokens. Each tile is unpacked once and then serves every token, ROWS_PER_PASS rows and
+     * 2*LANES tokens per pass; {@code paddedTokens} is the batch rounded up by {@link #paddedTokens}.
      */
-    private void tokenLanes(TokenMajorQ8 a, int batch, float[] out, int rowFrom, int rowTo) {
-        float[] w = new float[blocks * 32 * LANES];
-        float[] dw = new float[blocks * LANES];
+    final void tokenLanes(PrefillKernel kernel, int paddedTokens, int batch, float[] out, int rowFrom, int rowTo) {
         float[] sums = new float[ROWS_PER_PASS * 2 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            unpackTile(tile, w, dw);
+            kernel.unpack(tile);
             for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
                 int r0 = tile * LANES + lane;
                 if (r0 + ROWS_PER_PASS <= rowFrom || r0 >= rowTo) {
                     continue;
                 }
-                for (int tv = 0; tv < a.tp(); tv += 2 * LANES) {
-                    tokenTile(a, tv, w, dw, lane, sums);
+                for (int tv = 0; tv < paddedTokens; tv += 2 * LANES) {
+                    kernel.pass(tv, lane, sums);
                     int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
                     for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
                         for (int r = first; r < end; r++) {
@@ -284,89 +157,33 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
     }
 
-    /**
-     * Tile rows lane..lane+7 against tokens [tv, tv + 2*LANES): to {@code sums[i*2*LANES + t - tv]}. Sixteen
-     * accumulators keep both FMA pipes busy through their latency; the row sums live in {@code sums} (touched
-     * once per block) to leave the registers to them.
-     */
-    private void tokenTile(TokenMajorQ8 a, int tv, float[] w, float[] dw, int lane, float[] sums) {
-        float[] q = a.q();
-        float[] d = a.d();
-        int tp = a.tp();
-        java.util.Arrays.fill(sums, 0f);
-        for (int blk = 0; blk < blocks; blk++) {
-            FloatVector a00 = FloatVector.zero(QF), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-            FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
-            int xo = blk * 32 * tp + tv;
-            int wo = blk * 32 * LANES + lane;
-            for (int j = 0; j < 32; j++) {
-                FloatVector x0 = FloatVector.fromArray(QF, q, xo + j * tp);
-                FloatVector x1 = FloatVector.fromArray(QF, q, xo + j * tp + LANES);
-                int wj = wo + j * LANES;
-                FloatVector w0 = FloatVector.broadcast(QF, w[wj]);
-                a00 = w0.fma(x0, a00);
-                a01 = w0.fma(x1, a01);
-                FloatVector w1 = FloatVector.broadcast(QF, w[wj + 1]);
-                a10 = w1.fma(x0, a10);
-                a11 = w1.fma(x1, a11);
-                FloatVector w2 = FloatVector.broadcast(QF, w[wj + 2]);
-                a20 = w2.fma(x0, a20);
-                a21 = w2.fma(x1, a21);
-                FloatVector w3 = FloatVector.broadcast(QF, w[wj + 3]);
-                a30 = w3.fma(x0, a30);
-                a31 = w3.fma(x1, a31);
-                FloatVector w4 = FloatVector.broadcast(QF, w[wj + 4]);
-                a40 = w4.fma(x0, a40);
-                a41 = w4.fma(x1, a41);
-                FloatVector w5 = FloatVector.broadcast(QF, w[wj + 5]);
-                a50 = w5.fma(x0, a50);
-                a51 = w5.fma(x1, a51);
-                FloatVector w6 = FloatVector.broadcast(QF, w[wj + 6]);
-                a60 = w6.fma(x0, a60);
-                a61 = w6.fma(x1, a61);
-                FloatVector w7 = FloatVector.broadcast(QF, w[wj + 7]);
-                a70 = w7.fma(x0, a70);
-                a71 = w7.fma(x1, a71);
-            }
-            FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
-            FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
-            int dl = blk * LANES + lane;
-            FloatVector.fromArray(QF, sums, 0).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, 0);
-            FloatVector.fromArray(QF, sums, LANES).add(a01.mul(dw[dl]).mul(dx1)).intoArray(sums, LANES);
-            FloatVector.fromArray(QF, sums, 2 * LANES).add(a10.mul(dw[dl + 1]).mul(dx0)).intoArray(sums, 2 * LANES);
-            FloatVector.fromArray(QF, sums, 3 * LANES).add(a11.mul(dw[dl + 1]).mul(dx1)).intoArray(sums, 3 * LANES);
-            FloatVector.fromArray(QF, sums, 4 * LANES).add(a20.mul(dw[dl + 2]).mul(dx0)).intoArray(sums, 4 * LANES);
-            FloatVector.fromArray(QF, sums, 5 * LANES).add(a21.mul(dw[dl + 2]).mul(dx1)).intoArray(sums, 5 * LANES);
-            FloatVector.fromArray(QF, sums, 6 * LANES).add(a30.mul(dw[dl + 3]).mul(dx0)).intoArray(sums, 6 * LANES);
-            FloatVector.fromArray(QF, sums, 7 * LANES).add(a31.mul(dw[dl + 3]).mul(dx1)).intoArray(sums, 7 * LANES);
-            FloatVector.fromArray(QF, sums, 8 * LANES).add(a40.mul(dw[dl + 4]).mul(dx0)).intoArray(sums, 8 * LANES);
-            FloatVector.fromArray(QF, sums, 9 * LANES).add(a41.mul(dw[dl + 4]).mul(dx1)).intoArray(sums, 9 * LANES);
-            FloatVector.fromArray(QF, sums, 10 * LANES).add(a50.mul(dw[dl + 5]).mul(dx0)).intoArray(sums, 10 * LANES);
-            FloatVector.fromArray(QF, sums, 11 * LANES).add(a51.mul(dw[dl + 5]).mul(dx1)).intoArray(sums, 11 * LANES);
-            FloatVector.fromArray(QF, sums, 12 * LANES).add(a60.mul(dw[dl + 6]).mul(dx0)).intoArray(sums, 12 * LANES);
-            FloatVector.fromArray(QF, sums, 13 * LANES).add(a61.mul(dw[dl + 6]).mul(dx1)).intoArray(sums, 13 * LANES);
-            FloatVector.fromArray(QF, sums, 14 * LANES).add(a70.mul(dw[dl + 7]).mul(dx0)).intoArray(sums, 14 * LANES);
-            FloatVector.fromArray(QF, sums, 15 * LANES).add(a71.mul(dw[dl + 7]).mul(dx1)).intoArray(sums, 15 * LANES);
-        }
+    /** The batch rounded up to whole prefill passes (2*LANES tokens); the padding tokens are zero. */
+    static int paddedTokens(int batch) {
+        return (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
     }
 
-    /** A tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
-    private void unpackTile(int tile, float[] w, float[] dw) {
-        MemorySegment tiled = this.tiled;
-        int fieldMask = (1 << fieldBits) - 1;
-        for (int blk = 0; blk < blocks; blk++) {
-            long o = ((long) tile * blocks + blk) * blockTileBytes;
-            FloatVector.fromMemorySegment(QF, tiled, o, LE).intoArray(dw, blk * LANES);
-            for (int word = 0; word < words; word++) {
-                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * (1 + word), LE);
-                for (int p = 0; p < fields - 1; p++) {
-                    ((FloatVector) v.lanewise(VectorOperators.LSHR, fieldBits * p).and(fieldMask).sub(offset)
-                            .convert(VectorOperators.I2F, 0))
-                            .intoArray(w, (blk * 32 + elementOf[word * fields + p]) * LANES);
+    /** Receives one quantized block of one token. */
+    interface QuantizedBlockSink {
+        void accept(int blk, int t, float d, float[] q);
+    }
+
+    /**
+     * Quantizes every block of {@code batch} rows of {@code n} activations ({@link #quantizeBlock}) for a prefill
+     * layout; threads split the blocks (pool may be null).
+     */
+    static void quantizeBlocks(float[] x, int batch, int n, ComputePool pool, QuantizedBlockSink sink) {
+        IntRangeTask task = (from, to) -> {
+            float[] q = new float[32];
+            for (int blk = from; blk < to; blk++) {
+                for (int t = 0; t < batch; t++) {
+                    sink.accept(blk, t, quantizeBlock(x, t * n + blk * 32, q), q);
                 }
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 32 - fieldBits).convert(VectorOperators.I2F, 0))
-                        .intoArray(w, (blk * 32 + elementOf[word * fields + fields - 1]) * LANES);
             }
+        };
+        if (pool == null) {
+            task.run(0, n / 32);
+        } else {
+            pool.parallelFor(n / 32, task);
         }
     }
 
@@ -385,62 +202,5 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
             q[j] = (float) Math.rint(x[xo + j] * id);
         }
         return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-    }
-
-    /**
-     * Activations for the row-lane paths, per batch row t and block b: {@code xs[(t*blocks + b)*32 + w*fields + p]}
-     * = the quant that word w's field p multiplies, times 2^-(fieldBits*p); {@code ox} = offset * the sum of
-     * the quants that the unsigned fields multiply; {@code dx} = the block's d.
-     */
-    record RowLaneQ8(float[] xs, float[] ox, float[] dx) {
-    }
-
-    private RowLaneQ8 rowLaneActivations(float[] x, int batch) {
-        float[] xs = new float[batch * blocks * 32];
-        float[] ox = new float[batch * blocks];
-        float[] dx = new float[batch * blocks];
-        float[] q = new float[32];
-        for (int tb = 0; tb < batch * blocks; tb++) {
-            dx[tb] = quantizeBlock(x, tb * 32, q);
-            int sum = 0;
-            for (int f = 0; f < 32; f++) {
-                int p = f % fields;
-                xs[tb * 32 + f] = Math.scalb(q[elementOf[f]], -fieldBits * p);
-                sum += p < fields - 1 ? (int) q[elementOf[f]] : 0;
-            }
-            ox[tb] = offset * sum;
-        }
-        return new RowLaneQ8(xs, ox, dx);
-    }
-
-    /**
-     * Activation rows quantized by {@link #quantizeBlock}, laid out for {@link #tokenLanes}: token t's element j
-     * of block blk at {@code q[(blk*32 + j)*tp + t]}, its d at {@code d[blk*tp + t]}, with tp the batch rounded
-     * up to a multiple of 2*LANES (the padding tokens are zero). Threads split the blocks (pool may be null).
-     */
-    record TokenMajorQ8(float[] q, float[] d, int tp) {
-        static TokenMajorQ8 quantize(float[] x, int batch, int n, ComputePool pool) {
-            int blocks = n / 32;
-            int tp = (batch + 2 * LANES - 1) / (2 * LANES) * (2 * LANES);
-            float[] q = new float[blocks * 32 * tp];
-            float[] d = new float[blocks * tp];
-            IntRangeTask quantizeBlocks = (from, to) -> {
-                float[] block = new float[32];
-                for (int blk = from; blk < to; blk++) {
-                    for (int t = 0; t < batch; t++) {
-                        d[blk * tp + t] = quantizeBlock(x, t * n + blk * 32, block);
-                        for (int j = 0; j < 32; j++) {
-                            q[(blk * 32 + j) * tp + t] = block[j];
-                        }
-                    }
-                }
-            };
-            if (pool == null) {
-                quantizeBlocks.run(0, blocks);
-            } else {
-                pool.parallelFor(blocks, quantizeBlocks);
-            }
-            return new TokenMajorQ8(q, d, tp);
-        }
     }
 }
