@@ -25,6 +25,8 @@ final class Q8_0Matrix extends Q8DotMatrix {
     private static final int FIELDS = 4;
     /** What an unsigned field (all but the top one) exceeds its element by. */
     private static final int OFFSET = 128;
+    /** 2^-(8p): what the activation a field p multiplies is scaled by (exact: a power of two). */
+    private static final float[] FIELD_SCALE = {1f, 0x1p-8f, 0x1p-16f, 0x1p-24f};
     /** Field p's mask in every lane, at [p*LANES, (p+1)*LANES): loaded as a vector, never held in an object. */
     private static final int[] FIELD_MASKS = new int[FIELDS * LANES];
 
@@ -289,7 +291,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
             int sum = 0;
             for (int j = 0; j < 32; j++) {
                 int p = j % FIELDS;
-                xs[tb * 32 + j] = Math.scalb(q[j], -8 * p);
+                xs[tb * 32 + j] = q[j] * FIELD_SCALE[p];
                 sum += p < FIELDS - 1 ? (int) q[j] : 0;
             }
             ox[tb] = OFFSET * sum;
