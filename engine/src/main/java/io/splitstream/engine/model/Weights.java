@@ -40,22 +40,22 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
             m[i] = new Future[] {
-                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_q.weight", c.queryDim(), c.dim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "attn_output.weight", c.dim(), c.queryDim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim()))),
-                    loader.submit(() -> multiplied(matrix(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim())))};
+                    loader.submit(() -> multiplied(gguf, p + "attn_q.weight", c.queryDim(), c.dim())),
+                    loader.submit(() -> multiplied(gguf, p + "attn_k.weight", c.kvDim(), c.dim())),
+                    loader.submit(() -> multiplied(gguf, p + "attn_v.weight", c.kvDim(), c.dim())),
+                    loader.submit(() -> multiplied(gguf, p + "attn_output.weight", c.dim(), c.queryDim())),
+                    loader.submit(() -> multiplied(gguf, p + "ffn_gate.weight", c.ffnDim(), c.dim())),
+                    loader.submit(() -> multiplied(gguf, p + "ffn_up.weight", c.ffnDim(), c.dim())),
+                    loader.submit(() -> multiplied(gguf, p + "ffn_down.weight", c.dim(), c.ffnDim()))};
         }
         // Tied embeddings: models without output.weight reuse the token embedding as the output projection.
         boolean tied = !gguf.tensors().containsKey("output.weight");
         Future<WeightMatrix> embeddingLoad = loader.submit(() -> {
             WeightMatrix embedding = matrix(gguf, "token_embd.weight", c.vocabularySize(), c.dim());
-            return tied ? multiplied(embedding) : embedding;
+            return tied ? prepared("token_embd.weight", embedding) : embedding;
         });
         Future<WeightMatrix> outputLoad = tied ? embeddingLoad
-                : loader.submit(() -> multiplied(matrix(gguf, "output.weight", c.vocabularySize(), c.dim())));
+                : loader.submit(() -> multiplied(gguf, "output.weight", c.vocabularySize(), c.dim()));
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
@@ -74,8 +74,17 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
         return new Weights(done(embeddingLoad), layers, vector(gguf, "output_norm.weight", c.dim()), done(outputLoad), ropeFactors);
     }
 
-    private static WeightMatrix multiplied(WeightMatrix m) {
-        m.prepareForMultiply();
+    /** A matrix that is multiplied, made ready for it. */
+    private static WeightMatrix multiplied(GgufFile gguf, String name, int rows, int cols) {
+        return prepared(name, matrix(gguf, name, rows, cols));
+    }
+
+    private static WeightMatrix prepared(String name, WeightMatrix m) {
+        try {
+            m.prepareForMultiply();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + e.getMessage(), e);
+        }
         return m;
     }
 

@@ -104,11 +104,11 @@ final class Q4_0Matrix extends Q8DotMatrix {
     /** A tile's weights as signed pairs {@code q_{k+16} + (q_k << 16)} to {@code w[(blk*16 + k)*LANES + lane]}, scales to dw. */
     private void unpackPairs(int tile, int[] w, float[] dw) {
         MemorySegment tiled = tiles();
+        tileScales(tiled, tile, dw);
         for (int blk = 0; blk < blocks; blk++) {
-            long o = ((long) tile * blocks + blk) * blockTileBytes;
-            FloatVector.fromMemorySegment(QF, tiled, o, LE).intoArray(dw, blk * LANES);
+            long o = wordsAt(tile, blk);
             for (int word = 0; word < 4; word++) {
-                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * (1 + word), LE);
+                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * word, LE);
                 for (int i = 0; i < 4; i++) {
                     IntVector lo = v.lanewise(VectorOperators.LSHR, 8 * i).and(0xF).sub(8);
                     IntVector hi = v.lanewise(VectorOperators.LSHR, 8 * i + 4).and(0xF).sub(8);
@@ -208,10 +208,11 @@ final class Q4_0Matrix extends Q8DotMatrix {
         float[] dx = a.d();
         float[] sums = new float[LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            long tileAt = tile * tileBytes;
             FloatVector s = FloatVector.zero(QF);
             for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
-                long wo = o + 4L * LANES;
+                long pair = tileAt + (blk >> 1) * pairBytes;
+                long wo = pair + 4L * LANES + (blk & 1) * blockWordBytes;
                 IntVector v0 = IntVector.fromMemorySegment(QI, tiled, wo, LE);
                 IntVector v1 = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                 IntVector v2 = IntVector.fromMemorySegment(QI, tiled, wo + 8L * LANES, LE);
@@ -235,7 +236,9 @@ final class Q4_0Matrix extends Q8DotMatrix {
                 acc2 = acc2.add(v2.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 11]));
                 acc3 = acc3.add(v3.lanewise(VectorOperators.LSHR, 12).and(PAIR).mul(xp[xo + 15]));
                 IntVector blockSum = acc0.add(acc1).add(acc2.add(acc3)).sub(offsets[tb]).lanewise(VectorOperators.ASHR, 16);
-                FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
+                IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
+                FloatVector dw = ((FloatVector) sh.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(sh.and(0x80000000))
+                        .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
                 s = s.add(((FloatVector) blockSum.convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[tb]));
             }
             s.intoArray(sums, 0);
@@ -251,13 +254,15 @@ final class Q4_0Matrix extends Q8DotMatrix {
         float[] dx = a.d();
         float[] sums = new float[4 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            long tileAt = tile * tileBytes;
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
             for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
+                long pair = tileAt + (blk >> 1) * pairBytes;
+                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
                 int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
                 IntVector a0 = IntVector.zero(QI), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                 for (int w = 0; w < 4; w += 2) {
-                    long wo = o + 4L * LANES * (1 + w);
+                    long wo = o + 4L * LANES * w;
                     IntVector v = IntVector.fromMemorySegment(QI, tiled, wo, LE);
                     IntVector u = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                     for (int k = 0; k < 4; k++) {
@@ -274,7 +279,9 @@ final class Q4_0Matrix extends Q8DotMatrix {
                         c3 = c3.add(fu.mul(xp[b3 * 16 + xu]));
                     }
                 }
-                FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
+                IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
+                FloatVector dw = ((FloatVector) sh.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(sh.and(0x80000000))
+                        .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
                 s0 = s0.add(((FloatVector) a0.add(c0).sub(offsets[b0]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b0]));
                 s1 = s1.add(((FloatVector) a1.add(c1).sub(offsets[b1]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b1]));
                 s2 = s2.add(((FloatVector) a2.add(c2).sub(offsets[b2]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b2]));

@@ -4,6 +4,9 @@ import static io.splitstream.engine.tensor.Kernels.LE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,10 +17,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Before the first multiply ({@link #prepareForMultiply}, which {@code Weights.load} runs on its load
  * threads) the rows are repacked into tiles of LANES rows in which a float or int lane holds one row, as
- * llama.cpp repacks Q4_0 on x86. Per block, a tile holds the LANES scales as floats, then one int vector per 4
- * bytes of the block's quants, lane r holding row r's 4 bytes (xor the type's flip). The kernels that read the
- * tiles are the type's own ({@link Q8_0Matrix}: floats, {@link Q4_0Matrix}: integer nibble pairs); the prefill
- * driver ({@link #tokenLanes}) is shared. The Vector API has no integer dot product, so neither kernel uses one;
+ * llama.cpp repacks Q4_0 on x86. A tile holds its blocks in pairs: first the pair's scales, as F16 like the
+ * file, in one int vector (lane r: block 2j's scale of row r in the upper half, block 2j+1's in the lower), then
+ * per block one int vector per 4 bytes of its quants, lane r holding row r's 4 bytes (xor the type's flip). So a
+ * tile takes as many bytes as the file's rows, and decode streams it front to back; the scales widen to F32
+ * exactly ({@link #tileScales}). The kernels that read the tiles are the type's own ({@link Q8_0Matrix}: floats,
+ * {@link Q4_0Matrix}: integer nibble pairs); the prefill driver ({@link #tokenLanes}) is shared. The Vector API has no integer dot product, so neither kernel uses one;
  * every kernel forms the same integer block sums and adds them in the same float order, so results are
  * bit-identical across paths, batch sizes and thread counts.
  *
@@ -44,12 +49,22 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
     }
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    /**
+     * An F16 scale in the upper half of an int, shifted right by SCALE_SHIFT and masked with SCALE_BITS, is an
+     * F32's exponent and mantissa 2^112 times too small (the sign comes from bit 31); see {@link #tileScales}.
+     */
+    static final int SCALE_SHIFT = 3;
+    static final int SCALE_BITS = 0x0FFFE000;
 
     private final int blockBytes;
     final int blocks;
     /** Int words per row and block: 4 quant bytes each (4 for Q4_0, 8 for Q8_0). */
     final int words;
-    final long blockTileBytes;
+    /** Bytes of a block's words in a tile. */
+    final long blockWordBytes;
+    /** Bytes of a pair of blocks in a tile: their scales, then their words. */
+    final long pairBytes;
+    final long tileBytes;
     private final int tiles;
     private final int flip;
     /** The repacked rows, made once by {@link #tiles()}. */
@@ -61,7 +76,9 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         this.blockBytes = (int) type.bytesFor(32);
         this.blocks = cols / 32;
         this.words = (blockBytes - 2) / 4;
-        this.blockTileBytes = 4L * LANES * (1 + words);
+        this.blockWordBytes = 4L * LANES * words;
+        this.pairBytes = 4L * LANES + 2 * blockWordBytes;
+        this.tileBytes = (blocks + 1) / 2 * 4L * LANES + blocks * blockWordBytes;
         this.tiles = (rows + LANES - 1) / LANES;
         this.flip = flip;
     }
@@ -87,22 +104,56 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         return t;
     }
 
-    /** Tile t, block b at {@code (t*blocks + b) * blockTileBytes}: LANES float scales, then the words. */
+    /** The repacked rows: tile after tile, each its pairs of blocks (class comment). */
     private MemorySegment repack() {
-        MemorySegment t = AnonymousMemory.allocate((long) tiles * blocks * blockTileBytes);
+        MemorySegment t = AnonymousMemory.allocate(tiles * tileBytes);
         for (int r = 0; r < rows; r++) {
             int tile = r / LANES;
             int lane = r % LANES;
             for (int blk = 0; blk < blocks; blk++) {
                 long bo = r * rowBytes + (long) blk * blockBytes;
-                long o = ((long) tile * blocks + blk) * blockTileBytes + 4L * lane;
-                t.set(Kernels.FLOAT_LE, o, Kernels.f16(data, bo));
+                short scale = data.get(Kernels.SHORT_LE, bo);
+                if ((scale & 0x7C00) == 0x7C00) {
+                    throw new IllegalArgumentException("row " + r + ", block " + blk + " has a non-finite scale ("
+                            + Float.float16ToFloat(scale) + ")");
+                }
+                long so = scalesAt(tile, blk) + 4L * lane;
+                int pair = t.get(INT_LE, so);
+                t.set(INT_LE, so, (blk & 1) == 0 ? pair | (scale & 0xFFFF) << 16 : pair | (scale & 0xFFFF));
+                long o = wordsAt(tile, blk) + 4L * lane;
                 for (int w = 0; w < words; w++) {
-                    t.set(INT_LE, o + 4L * LANES * (1 + w), data.get(INT_LE, bo + 2 + 4L * w) ^ flip);
+                    t.set(INT_LE, o + 4L * LANES * w, data.get(INT_LE, bo + 2 + 4L * w) ^ flip);
                 }
             }
         }
         return t;
+    }
+
+    /** Where the int vector holding block blk's scales (and its pair's) of a tile starts. */
+    final long scalesAt(int tile, int blk) {
+        return tile * tileBytes + (blk >> 1) * pairBytes;
+    }
+
+    /** Where block blk's first word vector of a tile starts; word w follows at {@code + 4*LANES*w}. */
+    final long wordsAt(int tile, int blk) {
+        return scalesAt(tile, blk) + 4L * LANES + (blk & 1) * blockWordBytes;
+    }
+
+    /**
+     * A tile's scales widened to floats, block blk's (lane = row) to {@code dw[blk*LANES ..]}: the F16 bits, moved
+     * to the upper half, shifted so that exponent and mantissa sit where F32 keeps them, read as a float 2^-112
+     * times too small (subnormals included), times 2^112: exact. Finite scales only: {@link #repack} refuses the
+     * others. For the prefill kernels, which unpack a tile before using it. The decode kernels widen each block's
+     * scales in their block loop, written out: there C2 would not inline a call (the kernels are large) and would
+     * box its vectors, and a separate pass over the scales would break the stream from memory.
+     */
+    final void tileScales(MemorySegment tiled, int tile, float[] dw) {
+        for (int blk = 0; blk < blocks; blk++) {
+            IntVector h = IntVector.fromMemorySegment(QI, tiled, scalesAt(tile, blk), LE)
+                    .lanewise(VectorOperators.LSHL, (blk & 1) << 4);
+            ((FloatVector) h.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(h.and(0x80000000))
+                    .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f).intoArray(dw, blk * LANES);
+        }
     }
 
     @Override

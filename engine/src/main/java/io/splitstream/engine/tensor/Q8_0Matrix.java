@@ -84,13 +84,15 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] dx = a.dx();
         float[] sums = new float[LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            long tileAt = tile * tileBytes;
             FloatVector s = FloatVector.zero(QF);
             for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
+                long pair = tileAt + (blk >> 1) * pairBytes;
+                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
                 int tb = t * blocks + blk;
                 FloatVector acc0 = FloatVector.zero(QF), acc1 = acc0, acc2 = acc0, acc3 = acc0;
                 for (int w = 0; w < words; w += 4) {
-                    long wo = o + 4L * LANES * (1 + w);
+                    long wo = o + 4L * LANES * w;
                     IntVector v0 = IntVector.fromMemorySegment(QI, tiled, wo, LE);
                     IntVector v1 = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                     IntVector v2 = IntVector.fromMemorySegment(QI, tiled, wo + 8L * LANES, LE);
@@ -106,7 +108,10 @@ final class Q8_0Matrix extends Q8DotMatrix {
                     }
                 }
                 FloatVector blockSum = acc0.add(acc1).add(acc2.add(acc3)).sub(ox[tb]);
-                s = s.add(blockSum.mul(FloatVector.fromMemorySegment(QF, tiled, o, LE)).mul(dx[tb]));
+                IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
+                FloatVector dw = ((FloatVector) sh.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(sh.and(0x80000000))
+                        .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
+                s = s.add(blockSum.mul(dw).mul(dx[tb]));
             }
             s.intoArray(sums, 0);
             storeTile(sums, 0, tile, t, out, rowFrom, rowTo);
@@ -121,13 +126,15 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] dx = a.dx();
         float[] sums = new float[4 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
+            long tileAt = tile * tileBytes;
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
             for (int blk = 0; blk < blocks; blk++) {
-                long o = ((long) tile * blocks + blk) * blockTileBytes;
+                long pair = tileAt + (blk >> 1) * pairBytes;
+                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
                 int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
                 FloatVector a0 = FloatVector.zero(QF), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                 for (int w = 0; w < words; w += 2) {
-                    long wo = o + 4L * LANES * (1 + w);
+                    long wo = o + 4L * LANES * w;
                     IntVector v = IntVector.fromMemorySegment(QI, tiled, wo, LE);
                     IntVector u = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                     int xv = w * FIELDS, xu = xv + FIELDS;
@@ -145,7 +152,9 @@ final class Q8_0Matrix extends Q8DotMatrix {
                         c3 = fu.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xu + p]), c3);
                     }
                 }
-                FloatVector dw = FloatVector.fromMemorySegment(QF, tiled, o, LE);
+                IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
+                FloatVector dw = ((FloatVector) sh.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(sh.and(0x80000000))
+                        .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
                 s0 = s0.add(a0.add(c0).sub(ox[b0]).mul(dw).mul(dx[b0]));
                 s1 = s1.add(a1.add(c1).sub(ox[b1]).mul(dw).mul(dx[b1]));
                 s2 = s2.add(a2.add(c2).sub(ox[b2]).mul(dw).mul(dx[b2]));
@@ -257,11 +266,11 @@ final class Q8_0Matrix extends Q8DotMatrix {
     /** A tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
     private void unpackTile(int tile, float[] w, float[] dw) {
         MemorySegment tiled = tiles();
+        tileScales(tiled, tile, dw);
         for (int blk = 0; blk < blocks; blk++) {
-            long o = ((long) tile * blocks + blk) * blockTileBytes;
-            FloatVector.fromMemorySegment(QF, tiled, o, LE).intoArray(dw, blk * LANES);
+            long o = wordsAt(tile, blk);
             for (int word = 0; word < words; word++) {
-                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * (1 + word), LE);
+                IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * word, LE);
                 for (int p = 0; p < FIELDS - 1; p++) {
                     ((FloatVector) v.lanewise(VectorOperators.LSHR, 8 * p).and(0xFF).sub(OFFSET)
                             .convert(VectorOperators.I2F, 0))

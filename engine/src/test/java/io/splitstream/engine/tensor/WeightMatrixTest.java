@@ -402,7 +402,9 @@ class WeightMatrixTest {
                 int pattern = r % 6;
                 for (int blk = 0; blk < cols / 32; blk++) {
                     int bo = (r * cols / 32 + blk) * blockBytes;
-                    short d = h(0.5f + blk);
+                    // Scales of every kind the tiles keep as F16: subnormal, negative, zero, tiny and large.
+                    float[] scaleKinds = {0.5f + blk, 3e-6f, -0.75f, 0f, 6.2e-5f, -60000f, 1e-7f, 0.01f};
+                    short d = h(scaleKinds[(r + blk) % scaleKinds.length]);
                     bytes[bo] = (byte) d;
                     bytes[bo + 1] = (byte) (d >> 8);
                     for (int j = 2; j < blockBytes; j++) {
@@ -428,6 +430,23 @@ class WeightMatrixTest {
                     m.multiply(x, batch, out, pool2);
                     checkAgainstReference(m, x, batch, out);
                 }
+            }
+        }
+    }
+
+    @Test
+    void nonFiniteScalesAreRefused() {
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            for (float bad : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
+                int blockBytes = (int) t.bytesFor(32);
+                byte[] bytes = new byte[3 * 2 * blockBytes];
+                short d = h(bad);
+                int bo = (2 * 2 + 1) * blockBytes; // row 2, block 1
+                bytes[bo] = (byte) d;
+                bytes[bo + 1] = (byte) (d >> 8);
+                WeightMatrix m = WeightMatrix.of(t, segment(bytes), 3, 64);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, m::prepareForMultiply);
+                assertTrue(e.getMessage().contains("row 2, block 1 has a non-finite scale"), e.getMessage());
             }
         }
     }
