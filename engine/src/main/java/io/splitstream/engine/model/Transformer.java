@@ -2,6 +2,7 @@ package io.splitstream.engine.model;
 
 import io.splitstream.engine.kv.KvCache;
 import io.splitstream.engine.tensor.ComputePool;
+import io.splitstream.engine.tensor.WeightMatrix;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -64,9 +65,7 @@ public final class Transformer {
         for (int l = 0; l < c.layers(); l++) {
             Weights.Layer layer = w.layers()[l];
             rmsNorm(x, layer.attentionNorm(), xb, n);
-            layer.wq().multiply(xb, n, q, pool);
-            layer.wk().multiply(xb, n, k, pool);
-            layer.wv().multiply(xb, n, v, pool);
+            WeightMatrix.multiplyEach(layer.qkv(), xb, n, new float[][] {q, k, v}, pool);
             if (layer.qBias() != null) {
                 addBias(q, layer.qBias(), n);
                 addBias(k, layer.kBias(), n);
@@ -81,8 +80,7 @@ public final class Transformer {
             layer.wo().multiply(att, n, proj, pool);
             add(x, proj);
             rmsNorm(x, layer.ffnNorm(), xb, n);
-            layer.gate().multiply(xb, n, gate, pool);
-            layer.up().multiply(xb, n, up, pool);
+            WeightMatrix.multiplyEach(layer.gateUp(), xb, n, new float[][] {gate, up}, pool);
             swiglu(gate, up);
             layer.down().multiply(gate, n, proj, pool);
             add(x, proj);

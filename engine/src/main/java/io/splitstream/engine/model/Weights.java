@@ -17,6 +17,15 @@ public record Weights(WeightMatrix tokenEmbedding, Layer[] layers, float[] outpu
     public record Layer(float[] attentionNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                         float[] qBias, float[] kBias, float[] vBias,
                         float[] ffnNorm, WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+        /** q, k and v, which multiply the same input ({@link WeightMatrix#multiplyEach}). */
+        public WeightMatrix[] qkv() {
+            return new WeightMatrix[] {wq, wk, wv};
+        }
+
+        /** gate and up, which multiply the same input. */
+        public WeightMatrix[] gateUp() {
+            return new WeightMatrix[] {gate, up};
+        }
     }
 
     /**

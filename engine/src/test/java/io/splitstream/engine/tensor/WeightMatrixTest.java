@@ -452,6 +452,40 @@ class WeightMatrixTest {
     }
 
     @Test
+    void multiplyEachEqualsSeparateMultiplies() {
+        Random rnd = new Random(21);
+        int cols = 256;
+        GgmlType[][] kinds = {{GgmlType.Q4_0, GgmlType.Q4_0, GgmlType.Q4_0}, {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q8_0},
+                {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32}};
+        int[] rows = {300, 40, 77};
+        for (GgmlType[] types : kinds) {
+            WeightMatrix[] ms = new WeightMatrix[types.length];
+            for (int i = 0; i < types.length; i++) {
+                ms[i] = WeightMatrix.of(types[i], quantize(types[i], gaussian(rnd, rows[i] * cols, 0.05f), rows[i], cols), rows[i], cols);
+            }
+            for (int batch : new int[] {1, 3, 20}) {
+                float[] x = gaussian(rnd, batch * cols, 1f);
+                for (ComputePool pool : new ComputePool[] {null, pool2, pool3}) {
+                    float[][] outs = new float[types.length][];
+                    for (int i = 0; i < types.length; i++) {
+                        outs[i] = new float[batch * rows[i]];
+                    }
+                    WeightMatrix.multiplyEach(ms, x, batch, outs, pool);
+                    for (int i = 0; i < types.length; i++) {
+                        float[] alone = new float[batch * rows[i]];
+                        ms[i].multiply(x, batch, alone, null);
+                        assertArrayEquals(alone, outs[i], java.util.Arrays.toString(types) + " matrix " + i + " batch " + batch);
+                    }
+                }
+            }
+        }
+        WeightMatrix a = WeightMatrix.of(GgmlType.F32, quantize(GgmlType.F32, new float[64], 2, 32), 2, 32);
+        WeightMatrix b = WeightMatrix.of(GgmlType.F32, quantize(GgmlType.F32, new float[64], 1, 64), 1, 64);
+        assertThrows(IllegalArgumentException.class,
+                () -> WeightMatrix.multiplyEach(new WeightMatrix[] {a, b}, new float[64], 1, new float[][] {new float[2], new float[1]}, null));
+    }
+
+    @Test
     void largeMatrixUsesThreadsAndMatches() {
         Random rnd = new Random(3);
         int rows = 301;
