@@ -291,10 +291,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
             s1.intoArray(sums, LANES);
             s2.intoArray(sums, 2 * LANES);
             s3.intoArray(sums, 3 * LANES);
-            storeTile(sums, 0, tile, t0, out, rowFrom, rowTo);
-            storeTile(sums, LANES, tile, t1, out, rowFrom, rowTo);
-            storeTile(sums, 2 * LANES, tile, t2, out, rowFrom, rowTo);
-            storeTile(sums, 3 * LANES, tile, t3, out, rowFrom, rowTo);
+            storeFourTiles(sums, tile, t0, t1, t2, t3, out, rowFrom, rowTo);
         }
     }
 

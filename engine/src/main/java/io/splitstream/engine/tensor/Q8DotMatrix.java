@@ -170,6 +170,14 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         }
     }
 
+    /** {@link #storeTile} for tokens t0..t3, whose row sums stand one after another in {@code sums}. */
+    final void storeFourTiles(float[] sums, int tile, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
+        storeTile(sums, 0, tile, t0, out, rowFrom, rowTo);
+        storeTile(sums, LANES, tile, t1, out, rowFrom, rowTo);
+        storeTile(sums, 2 * LANES, tile, t2, out, rowFrom, rowTo);
+        storeTile(sums, 3 * LANES, tile, t3, out, rowFrom, rowTo);
+    }
+
     /** A type's prefill kernel over one tile at a time, with its scratch. */
     interface PrefillKernel {
         /** Makes tile {@code tile} ready for {@link #pass}. */
