@@ -55,7 +55,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
     Object prepare(float[] x, int batch, ComputePool pool) {
         tiles();
         return batch >= TOKEN_LANES_MIN ? TokenMajorPairs.quantize(x, batch, cols, pool)
-                : NibblePairActivations.quantize(x, batch, blocks);
+                : NibblePairActivations.quantize(x, batch, cols);
     }
 
     @Override
@@ -208,11 +208,10 @@ final class Q4_0Matrix extends Q8DotMatrix {
         float[] dx = a.d();
         float[] sums = new float[LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            long tileAt = tile * tileBytes;
             FloatVector s = FloatVector.zero(QF);
             for (int blk = 0; blk < blocks; blk++) {
-                long pair = tileAt + (blk >> 1) * pairBytes;
-                long wo = pair + 4L * LANES + (blk & 1) * blockWordBytes;
+                long pair = scalesAt(tile, blk);
+                long wo = wordsAt(tile, blk);
                 IntVector v0 = IntVector.fromMemorySegment(QI, tiled, wo, LE);
                 IntVector v1 = IntVector.fromMemorySegment(QI, tiled, wo + 4L * LANES, LE);
                 IntVector v2 = IntVector.fromMemorySegment(QI, tiled, wo + 8L * LANES, LE);
@@ -257,11 +256,10 @@ final class Q4_0Matrix extends Q8DotMatrix {
         float[] dx = a.d();
         float[] sums = new float[4 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            long tileAt = tile * tileBytes;
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
             for (int blk = 0; blk < blocks; blk++) {
-                long pair = tileAt + (blk >> 1) * pairBytes;
-                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
+                long pair = scalesAt(tile, blk);
+                long o = wordsAt(tile, blk);
                 int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
                 IntVector a0 = IntVector.zero(QI), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                 for (int w = 0; w < 4; w += 2) {
@@ -312,13 +310,14 @@ final class Q4_0Matrix extends Q8DotMatrix {
      * b = k+4, {@code offsets[tb] = (8 * sum(x) << 16) - 2^15} and {@code d[tb]} the block's scale.
      */
     record NibblePairActivations(int[] pairs, int[] offsets, float[] d) {
-        static NibblePairActivations quantize(float[] x, int batch, int blocks) {
+        static NibblePairActivations quantize(float[] x, int batch, int cols) {
+            int blocks = cols / 32;
             int[] pairs = new int[batch * blocks * 16];
             int[] offsets = new int[batch * blocks];
             float[] d = new float[batch * blocks];
-            float[] q = new float[32];
-            for (int tb = 0; tb < batch * blocks; tb++) {
-                d[tb] = quantizeBlock(x, tb * 32, q);
+            quantizeBlocks(x, batch, cols, null, (blk, t, dq, q) -> {
+                int tb = t * blocks + blk;
+                d[tb] = dq;
                 int sum = 0;
                 for (int j = 0; j < 32; j++) {
                     sum += (int) q[j];
@@ -331,7 +330,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
                         pairs[tb * 16 + 4 * w + k] = xb + (xa << 16);
                     }
                 }
-            }
+            });
             return new NibblePairActivations(pairs, offsets, d);
         }
     }

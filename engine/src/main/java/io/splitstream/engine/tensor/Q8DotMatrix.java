@@ -61,10 +61,10 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     /** Int words per row and block: 4 quant bytes each (4 for Q4_0, 8 for Q8_0). */
     final int words;
     /** Bytes of a block's words in a tile. */
-    final long blockWordBytes;
+    private final long blockWordBytes;
     /** Bytes of a pair of blocks in a tile: their scales, then their words. */
-    final long pairBytes;
-    final long tileBytes;
+    private final long pairBytes;
+    private final long tileBytes;
     private final int tiles;
     private final int flip;
     /** The repacked rows, made once by {@link #tiles()}. */
@@ -227,8 +227,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     /**
-     * Quantizes every block of {@code batch} rows of {@code n} activations ({@link #quantizeBlock}) for a prefill
-     * layout; threads split the blocks (pool may be null).
+     * Quantizes every block of {@code batch} rows of {@code n} activations ({@link #quantizeBlock}) into a type's
+     * layout; threads split the blocks (pool may be null: the row-lane layouts of small batches use none).
      */
     static void quantizeBlocks(float[] x, int batch, int n, ComputePool pool, QuantizedBlockSink sink) {
         IntRangeTask task = (from, to) -> {

@@ -84,11 +84,10 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] dx = a.dx();
         float[] sums = new float[LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            long tileAt = tile * tileBytes;
             FloatVector s = FloatVector.zero(QF);
             for (int blk = 0; blk < blocks; blk++) {
-                long pair = tileAt + (blk >> 1) * pairBytes;
-                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
+                long pair = scalesAt(tile, blk);
+                long o = wordsAt(tile, blk);
                 int tb = t * blocks + blk;
                 FloatVector acc0 = FloatVector.zero(QF), acc1 = acc0, acc2 = acc0, acc3 = acc0;
                 for (int w = 0; w < words; w += 4) {
@@ -129,11 +128,10 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] dx = a.dx();
         float[] sums = new float[4 * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            long tileAt = tile * tileBytes;
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0;
             for (int blk = 0; blk < blocks; blk++) {
-                long pair = tileAt + (blk >> 1) * pairBytes;
-                long o = pair + 4L * LANES + (blk & 1) * blockWordBytes;
+                long pair = scalesAt(tile, blk);
+                long o = wordsAt(tile, blk);
                 int b0 = t0 * blocks + blk, b1 = t1 * blocks + blk, b2 = t2 * blocks + blk, b3 = t3 * blocks + blk;
                 FloatVector a0 = FloatVector.zero(QF), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
                 for (int w = 0; w < words; w += 2) {
@@ -302,9 +300,9 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] xs = new float[batch * blocks * 32];
         float[] ox = new float[batch * blocks];
         float[] dx = new float[batch * blocks];
-        float[] q = new float[32];
-        for (int tb = 0; tb < batch * blocks; tb++) {
-            dx[tb] = quantizeBlock(x, tb * 32, q);
+        quantizeBlocks(x, batch, cols, null, (blk, t, d, q) -> {
+            int tb = t * blocks + blk;
+            dx[tb] = d;
             int sum = 0;
             for (int j = 0; j < 32; j++) {
                 int p = j % FIELDS;
@@ -312,7 +310,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
                 sum += p < FIELDS - 1 ? (int) q[j] : 0;
             }
             ox[tb] = OFFSET * sum;
-        }
+        });
         return new RowLaneQ8(xs, ox, dx);
     }
 

@@ -117,13 +117,7 @@ public abstract class WeightMatrix {
      * {@code pool}'s threads by rows ({@code pool} may be null: single-threaded).
      */
     public void multiply(float[] x, int batch, float[] out, ComputePool pool) {
-        checkArgs(x, batch, out, 0, rows);
-        Object prepared = prepare(x, batch, pool);
-        if (pool == null || pool.threads() == 1 || (long) rows * cols * batch < PARALLEL_THRESHOLD) {
-            multiplyPrepared(prepared, x, batch, out, 0, rows);
-        } else {
-            pool.parallelFor(rows, rowGrain(), (from, to) -> multiplyPrepared(prepared, x, batch, out, from, to));
-        }
+        multiplyEach(new WeightMatrix[] {this}, x, batch, new float[][] {out}, pool);
     }
 
     /**
