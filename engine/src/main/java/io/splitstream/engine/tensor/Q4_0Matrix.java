@@ -67,7 +67,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
         NibblePairActivations a = (NibblePairActivations) prepared;
         int t = 0;
         for (; batch - t >= 2; t += 4) {
-            fourTokensPairs(a, batch - t >= 3, t, t + 1, Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
+            fourTokensPairs(a, t, Math.min(t + 1, batch - 1), Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
                     out, rowFrom, rowTo);
         }
         if (t < batch) {
@@ -245,11 +245,8 @@ final class Q4_0Matrix extends Q8DotMatrix {
         }
     }
 
-    /**
-     * Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo), one field pair for four
-     * tokens; unless {@code four}, only t0 and t1 (t2 = t3 = t1), so that two rows cost two, not four.
-     */
-    private void fourTokensPairs(NibblePairActivations a, boolean four, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
+    /** Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo): one field pair, four tokens. */
+    private void fourTokensPairs(NibblePairActivations a, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
         MemorySegment tiled = tiles();
         int[] xp = a.pairs();
         int[] offsets = a.offsets();
@@ -274,12 +271,10 @@ final class Q4_0Matrix extends Q8DotMatrix {
                         c0 = c0.add(fu.mul(xp[b0 * 16 + xu]));
                         a1 = a1.add(fv.mul(xp[b1 * 16 + xv]));
                         c1 = c1.add(fu.mul(xp[b1 * 16 + xu]));
-                        if (four) {
-                            a2 = a2.add(fv.mul(xp[b2 * 16 + xv]));
-                            c2 = c2.add(fu.mul(xp[b2 * 16 + xu]));
-                            a3 = a3.add(fv.mul(xp[b3 * 16 + xv]));
-                            c3 = c3.add(fu.mul(xp[b3 * 16 + xu]));
-                        }
+                        a2 = a2.add(fv.mul(xp[b2 * 16 + xv]));
+                        c2 = c2.add(fu.mul(xp[b2 * 16 + xu]));
+                        a3 = a3.add(fv.mul(xp[b3 * 16 + xv]));
+                        c3 = c3.add(fu.mul(xp[b3 * 16 + xu]));
                     }
                 }
                 IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
@@ -287,14 +282,8 @@ final class Q4_0Matrix extends Q8DotMatrix {
                         .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
                 s0 = s0.add(((FloatVector) a0.add(c0).sub(offsets[b0]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b0]));
                 s1 = s1.add(((FloatVector) a1.add(c1).sub(offsets[b1]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b1]));
-                if (four) {
-                    s2 = s2.add(((FloatVector) a2.add(c2).sub(offsets[b2]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b2]));
-                    s3 = s3.add(((FloatVector) a3.add(c3).sub(offsets[b3]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b3]));
-                }
-            }
-            if (!four) {
-                s2 = s1;
-                s3 = s1;
+                s2 = s2.add(((FloatVector) a2.add(c2).sub(offsets[b2]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b2]));
+                s3 = s3.add(((FloatVector) a3.add(c3).sub(offsets[b3]).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw).mul(dx[b3]));
             }
             s0.intoArray(sums, 0);
             s1.intoArray(sums, LANES);

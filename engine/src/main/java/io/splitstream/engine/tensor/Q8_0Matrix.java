@@ -68,7 +68,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
         RowLaneQ8 a = (RowLaneQ8) prepared;
         int t = 0;
         for (; batch - t >= 2; t += 4) {
-            fourTokens(a, batch - t >= 3, t, t + 1, Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
+            fourTokens(a, t, Math.min(t + 1, batch - 1), Math.min(t + 2, batch - 1), Math.min(t + 3, batch - 1),
                     out, rowFrom, rowTo);
         }
         if (t < batch) {
@@ -117,11 +117,8 @@ final class Q8_0Matrix extends Q8DotMatrix {
         }
     }
 
-    /**
-     * Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo); unless {@code four}, only
-     * t0 and t1 (t2 = t3 = t1), so that two rows cost two, not four.
-     */
-    private void fourTokens(RowLaneQ8 a, boolean four, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
+    /** Tokens t0..t3 (repeats allowed) against the tiles covering rows [rowFrom, rowTo). */
+    private void fourTokens(RowLaneQ8 a, int t0, int t1, int t2, int t3, float[] out, int rowFrom, int rowTo) {
         MemorySegment tiled = tiles();
         float[] xs = a.xs();
         float[] ox = a.ox();
@@ -147,12 +144,10 @@ final class Q8_0Matrix extends Q8DotMatrix {
                         c0 = fu.fma(FloatVector.broadcast(QF, xs[b0 * 32 + xu + p]), c0);
                         a1 = fv.fma(FloatVector.broadcast(QF, xs[b1 * 32 + xv + p]), a1);
                         c1 = fu.fma(FloatVector.broadcast(QF, xs[b1 * 32 + xu + p]), c1);
-                        if (four) {
-                            a2 = fv.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xv + p]), a2);
-                            c2 = fu.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xu + p]), c2);
-                            a3 = fv.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xv + p]), a3);
-                            c3 = fu.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xu + p]), c3);
-                        }
+                        a2 = fv.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xv + p]), a2);
+                        c2 = fu.fma(FloatVector.broadcast(QF, xs[b2 * 32 + xu + p]), c2);
+                        a3 = fv.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xv + p]), a3);
+                        c3 = fu.fma(FloatVector.broadcast(QF, xs[b3 * 32 + xu + p]), c3);
                     }
                 }
                 IntVector sh = IntVector.fromMemorySegment(QI, tiled, pair, LE).lanewise(VectorOperators.LSHL, (blk & 1) << 4);
@@ -160,14 +155,8 @@ final class Q8_0Matrix extends Q8DotMatrix {
                         .convert(VectorOperators.REINTERPRET_I2F, 0)).mul(0x1p112f);
                 s0 = s0.add(a0.add(c0).sub(ox[b0]).mul(dw).mul(dx[b0]));
                 s1 = s1.add(a1.add(c1).sub(ox[b1]).mul(dw).mul(dx[b1]));
-                if (four) {
-                    s2 = s2.add(a2.add(c2).sub(ox[b2]).mul(dw).mul(dx[b2]));
-                    s3 = s3.add(a3.add(c3).sub(ox[b3]).mul(dw).mul(dx[b3]));
-                }
-            }
-            if (!four) {
-                s2 = s1;
-                s3 = s1;
+                s2 = s2.add(a2.add(c2).sub(ox[b2]).mul(dw).mul(dx[b2]));
+                s3 = s3.add(a3.add(c3).sub(ox[b3]).mul(dw).mul(dx[b3]));
             }
             s0.intoArray(sums, 0);
             s1.intoArray(sums, LANES);
