@@ -1,6 +1,7 @@
 package io.splitstream.engine.model;
 
 import io.splitstream.engine.kv.KvCache;
+import io.splitstream.engine.tensor.Activations;
 import io.splitstream.engine.tensor.ComputePool;
 import io.splitstream.engine.tensor.WeightMatrix;
 import java.util.HashMap;
@@ -17,6 +18,8 @@ public final class Transformer {
     private final ModelConfig c;
     private final ComputePool pool;
     private final Rope rope;
+    /** Elements per piece of element-wise work: a few vectors, so a piece is worth its hand-off. */
+    private static final int ELEMENT_GRAIN = 1024;
 
     public Transformer(Model model, ComputePool pool) {
         this.model = model;
@@ -262,11 +265,8 @@ public final class Transformer {
         }
     }
 
-    private static void swiglu(float[] gate, float[] up) {
-        for (int i = 0; i < gate.length; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-        }
+    private void swiglu(float[] gate, float[] up) {
+        pool.parallelFor(gate.length, ELEMENT_GRAIN, (from, to) -> Activations.swiglu(gate, up, from, to));
     }
 
 }
