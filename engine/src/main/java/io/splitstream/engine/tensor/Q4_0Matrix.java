@@ -193,7 +193,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
             quantizeBlocks(x, batch, n, pool, (blk, t, dq, q) -> {
                 d[blk * tp + t] = dq;
                 for (int k = 0; k < 16; k++) {
-                    pairs[(blk * 16 + k) * tp + t] = (int) q[k] + ((int) q[k + 16] << 16);
+                    pairs[(blk * 16 + k) * tp + t] = q[k] + (q[k + 16] << 16);
                 }
             });
             return new TokenMajorPairs(pairs, d, tp);
@@ -309,13 +309,13 @@ final class Q4_0Matrix extends Q8DotMatrix {
                 d[tb] = dq;
                 int sum = 0;
                 for (int j = 0; j < 32; j++) {
-                    sum += (int) q[j];
+                    sum += q[j];
                 }
                 offsets[tb] = ((8 * sum) << 16) - ROUND;
                 for (int w = 0; w < 4; w++) {
                     for (int k = 0; k < 4; k++) {
-                        int xa = (int) q[ELEMENT_OF[w * 8 + k]];
-                        int xb = (int) q[ELEMENT_OF[w * 8 + k + 4]];
+                        int xa = q[ELEMENT_OF[w * 8 + k]];
+                        int xb = q[ELEMENT_OF[w * 8 + k + 4]];
                         pairs[tb * 16 + 4 * w + k] = xb + (xa << 16);
                     }
                 }

@@ -55,6 +55,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      */
     static final int SCALE_SHIFT = 3;
     static final int SCALE_BITS = 0x0FFFE000;
+    private static final float ROUNDER = 12582912f;
+    private static final int ROUNDER_BITS = 0x4B400000;
 
     private final int blockBytes;
     final int blocks;
@@ -223,7 +225,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
 
     /** Receives one quantized block of one token. */
     interface QuantizedBlockSink {
-        void accept(int blk, int t, float d, float[] q);
+        void accept(int blk, int t, float d, int[] q);
     }
 
     /**
@@ -232,7 +234,7 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      */
     static void quantizeBlocks(float[] x, int batch, int n, ComputePool pool, QuantizedBlockSink sink) {
         IntRangeTask task = (from, to) -> {
-            float[] q = new float[32];
+            int[] q = new int[32];
             for (int blk = from; blk < to; blk++) {
                 for (int t = 0; t < batch; t++) {
                     sink.accept(blk, t, quantizeBlock(x, t * n + blk * 32, q), q);
@@ -250,15 +252,20 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      * One 32-block of activations quantized to Q8_0 exactly as ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp
      * runs here, and what the golden data used), not the scalar _ref: d = amax/127 rounded to F16, and
      * q = round-half-even of x*127/amax (_mm256_round_ps). Writes q in element order to {@code q}; returns d.
+     * Vectorized: adding 1.5 * 2^23 to x*id (|x*id| &lt;= 127) rounds it half-even like {@code rint}, and leaves
+     * the integer in the low mantissa bits. A NaN or infinite activation makes d NaN, which the block's products
+     * carry to the output.
      */
-    static float quantizeBlock(float[] x, int xo, float[] q) {
-        float amax = 0f;
-        for (int j = 0; j < 32; j++) {
-            amax = Math.max(amax, Math.abs(x[xo + j]));
+    static float quantizeBlock(float[] x, int xo, int[] q) {
+        FloatVector max = FloatVector.zero(QF);
+        for (int j = 0; j < 32; j += LANES) {
+            max = max.max(FloatVector.fromArray(QF, x, xo + j).abs());
         }
+        float amax = max.reduceLanes(VectorOperators.MAX);
         float id = amax != 0f ? 127f / amax : 0.0f;
-        for (int j = 0; j < 32; j++) {
-            q[j] = (float) Math.rint(x[xo + j] * id);
+        for (int j = 0; j < 32; j += LANES) {
+            ((IntVector) FloatVector.fromArray(QF, x, xo + j).mul(id).add(ROUNDER).convert(VectorOperators.REINTERPRET_F2I, 0))
+                    .sub(ROUNDER_BITS).intoArray(q, j);
         }
         return Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
     }

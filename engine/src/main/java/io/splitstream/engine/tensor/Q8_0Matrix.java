@@ -296,7 +296,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
             for (int j = 0; j < 32; j++) {
                 int p = j % FIELDS;
                 xs[tb * 32 + j] = q[j] * FIELD_SCALE[p];
-                sum += p < FIELDS - 1 ? (int) q[j] : 0;
+                sum += p < FIELDS - 1 ? q[j] : 0;
             }
             ox[tb] = OFFSET * sum;
         });
