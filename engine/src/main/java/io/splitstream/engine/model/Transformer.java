@@ -222,12 +222,7 @@ public final class Transformer {
                     scores[t] = s;
                     max = Math.max(max, s);
                 }
-                double sum = 0;
-                for (int t = 0; t < vis.length; t++) {
-                    float e = (float) Math.exp(scores[t] - max);
-                    scores[t] = e;
-                    sum += e;
-                }
+                double sum = Activations.expShifted(scores, vis.length, max);
                 float inv = (float) (1.0 / sum);
                 for (int t = 0; t < vis.length; t++) {
                     cache.addValue(layer, vis[t], kvHead, scores[t] * inv, att, qOff);

@@ -49,6 +49,25 @@ public final class Activations {
         }
     }
 
+    /**
+     * The softmax numerators: {@code x[i] = e^(x[i] - max)} for i &lt; n; returns their sum, added in index order
+     * in double as llama.cpp's softmax does.
+     */
+    public static double expShifted(float[] x, int n, float max) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            exp(FloatVector.fromArray(F, x, i).sub(max)).intoArray(x, i);
+        }
+        for (; i < n; i++) {
+            x[i] = exp(x[i] - max);
+        }
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            sum += x[j];
+        }
+        return sum;
+    }
+
     static FloatVector exp(FloatVector v) {
         FloatVector x = v.min(EXP_HI).max(EXP_LO);
         FloatVector t = x.mul(LOG2E).add(ROUNDER);

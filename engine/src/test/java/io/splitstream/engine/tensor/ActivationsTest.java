@@ -64,4 +64,24 @@ class ActivationsTest {
             assertEquals(Float.floatToIntBits(gate[i]), Float.floatToIntBits(shifted[i]), "element " + i + " depends on its position");
         }
     }
+
+    @Test
+    void expShiftedGivesSoftmaxNumeratorsAndTheirSum() {
+        float[] x = new float[37];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) Math.sin(i) * 20;
+        }
+        float max = 19.99f;
+        float[] expected = new float[x.length];
+        double expectedSum = 0;
+        for (int i = 0; i < x.length; i++) {
+            expected[i] = (float) Math.exp(x[i] - max);
+            expectedSum += Activations.exp(x[i] - max);
+        }
+        double sum = Activations.expShifted(x, x.length, max);
+        assertEquals(expectedSum, sum, 0.0);
+        for (int i = 0; i < x.length; i++) {
+            assertEquals(expected[i], x[i], Math.ulp(expected[i]), "element " + i);
+        }
+    }
 }
