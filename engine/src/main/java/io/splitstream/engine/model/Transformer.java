@@ -14,12 +14,13 @@ import java.util.Map;
  * so each weight row is streamed once per step however many sequences or draft rows the batch holds.
  */
 public final class Transformer {
+    /** Elements per piece of element-wise work: a few vectors, so a piece is worth its hand-off. */
+    private static final int ELEMENT_GRAIN = 1024;
+
     private final Model model;
     private final ModelConfig c;
     private final ComputePool pool;
     private final Rope rope;
-    /** Elements per piece of element-wise work: a few vectors, so a piece is worth its hand-off. */
-    private static final int ELEMENT_GRAIN = 1024;
 
     public Transformer(Model model, ComputePool pool) {
         this.model = model;

@@ -65,9 +65,16 @@ final class Kernels {
         return Float.float16ToFloat(s.get(SHORT_LE, off));
     }
 
-    /** ggml's nearest_int: round half to even via the 1.5*2^23 trick (valid for |f| <= 4194303). */
+    /**
+     * 1.5 * 2^23: adding it to a float of magnitude below 2^22 rounds that float half to even (as {@code rint}) and
+     * leaves the integer in the low mantissa bits, so the sum's bits minus {@link #ROUNDER_BITS} are the integer.
+     */
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = 0x4B400000;
+
+    /** ggml's nearest_int: round half to even via {@link #ROUNDER} (valid for |f| <= 4194303). */
     static int nearestInt(float f) {
-        float val = f + 12582912.f;
+        float val = f + ROUNDER;
         return (Float.floatToRawIntBits(val) & 0x007fffff) - 0x00400000;
     }
 

@@ -1,6 +1,8 @@
 package io.splitstream.engine.tensor;
 
 import static io.splitstream.engine.tensor.Kernels.LE;
+import static io.splitstream.engine.tensor.Kernels.ROUNDER;
+import static io.splitstream.engine.tensor.Kernels.ROUNDER_BITS;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -55,8 +57,6 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      */
     static final int SCALE_SHIFT = 3;
     static final int SCALE_BITS = 0x0FFFE000;
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = 0x4B400000;
 
     private final int blockBytes;
     final int blocks;
@@ -252,8 +252,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      * One 32-block of activations quantized to Q8_0 exactly as ggml's x86 SIMD quantize_row_q8_0 (what llama.cpp
      * runs here, and what the golden data used), not the scalar _ref: d = amax/127 rounded to F16, and
      * q = round-half-even of x*127/amax (_mm256_round_ps). Writes q in element order to {@code q}; returns d.
-     * Vectorized: adding 1.5 * 2^23 to x*id (|x*id| &lt;= 127) rounds it half-even like {@code rint}, and leaves
-     * the integer in the low mantissa bits. A NaN or infinite activation makes d NaN, which the block's products
+     * Vectorized: adding {@link Kernels#ROUNDER} to x*id (|x*id| &lt;= 127) rounds it half-even like {@code rint}
+     * and leaves the integer in the low mantissa bits. A NaN or infinite activation makes d NaN, which the block's products
      * carry to the output.
      */
     static float quantizeBlock(float[] x, int xo, int[] q) {
