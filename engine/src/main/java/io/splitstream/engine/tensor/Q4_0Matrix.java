@@ -91,21 +91,29 @@ final class Q4_0Matrix extends Q8DotMatrix {
         }
 
         @Override
-        public void unpack(int tile) {
-            unpackPairs(tile, w, dw);
+        public void unpack(int tile, int blkFrom, int blkTo) {
+            unpackPairs(tile, blkFrom, blkTo, w, dw);
         }
 
         @Override
-        public void pass(int tv, int lane, float[] sums) {
-            tokenTilePairs(a, tv, w, dw, lane, sums);
+        public void pass(int tv, int lane, int blkFrom, int blkTo, float[] sums, int at) {
+            tokenTilePairs(a, tv, w, dw, lane, blkFrom, blkTo, sums, at);
+        }
+
+        @Override
+        public int activationBytesPerBlock() {
+            return 16 * Integer.BYTES;
         }
     }
 
-    /** A tile's weights as signed pairs {@code q_{k+16} + (q_k << 16)} to {@code w[(blk*16 + k)*LANES + lane]}, scales to dw. */
-    private void unpackPairs(int tile, int[] w, float[] dw) {
+    /**
+     * Blocks [blkFrom, blkTo) of a tile's weights as signed pairs {@code q_{k+16} + (q_k << 16)} to
+     * {@code w[(blk*16 + k)*LANES + lane]}, their scales to dw.
+     */
+    private void unpackPairs(int tile, int blkFrom, int blkTo, int[] w, float[] dw) {
         MemorySegment tiled = tiles();
-        tileScales(tiled, tile, dw);
-        for (int blk = 0; blk < blocks; blk++) {
+        tileScales(tiled, tile, blkFrom, blkTo, dw);
+        for (int blk = blkFrom; blk < blkTo; blk++) {
             long o = wordsAt(tile, blk);
             for (int word = 0; word < 4; word++) {
                 IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * word, LE);
@@ -119,12 +127,12 @@ final class Q4_0Matrix extends Q8DotMatrix {
     }
 
     /** {@link PrefillKernel#pass} over an unpacked tile: sixteen accumulators, eight rows by two token vectors. */
-    private void tokenTilePairs(TokenMajorPairs a, int tv, int[] w, float[] dw, int lane, float[] sums) {
+    private void tokenTilePairs(TokenMajorPairs a, int tv, int[] w, float[] dw, int lane, int blkFrom, int blkTo,
+            float[] sums, int at) {
         int[] q = a.pairs();
         float[] d = a.d();
         int tp = a.tp();
-        java.util.Arrays.fill(sums, 0f);
-        for (int blk = 0; blk < blocks; blk++) {
+        for (int blk = blkFrom; blk < blkTo; blk++) {
             IntVector a00 = IntVector.broadcast(QI, ROUND), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             IntVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
             int xo = blk * 16 * tp + tv;
@@ -161,22 +169,22 @@ final class Q4_0Matrix extends Q8DotMatrix {
             FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
             FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
             int dl = blk * LANES + lane;
-            FloatVector.fromArray(QF, sums, 0).add(((FloatVector) a00.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx0)).intoArray(sums, 0);
-            FloatVector.fromArray(QF, sums, LANES).add(((FloatVector) a01.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx1)).intoArray(sums, LANES);
-            FloatVector.fromArray(QF, sums, 2 * LANES).add(((FloatVector) a10.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx0)).intoArray(sums, 2 * LANES);
-            FloatVector.fromArray(QF, sums, 3 * LANES).add(((FloatVector) a11.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx1)).intoArray(sums, 3 * LANES);
-            FloatVector.fromArray(QF, sums, 4 * LANES).add(((FloatVector) a20.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx0)).intoArray(sums, 4 * LANES);
-            FloatVector.fromArray(QF, sums, 5 * LANES).add(((FloatVector) a21.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx1)).intoArray(sums, 5 * LANES);
-            FloatVector.fromArray(QF, sums, 6 * LANES).add(((FloatVector) a30.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx0)).intoArray(sums, 6 * LANES);
-            FloatVector.fromArray(QF, sums, 7 * LANES).add(((FloatVector) a31.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx1)).intoArray(sums, 7 * LANES);
-            FloatVector.fromArray(QF, sums, 8 * LANES).add(((FloatVector) a40.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx0)).intoArray(sums, 8 * LANES);
-            FloatVector.fromArray(QF, sums, 9 * LANES).add(((FloatVector) a41.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx1)).intoArray(sums, 9 * LANES);
-            FloatVector.fromArray(QF, sums, 10 * LANES).add(((FloatVector) a50.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx0)).intoArray(sums, 10 * LANES);
-            FloatVector.fromArray(QF, sums, 11 * LANES).add(((FloatVector) a51.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx1)).intoArray(sums, 11 * LANES);
-            FloatVector.fromArray(QF, sums, 12 * LANES).add(((FloatVector) a60.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx0)).intoArray(sums, 12 * LANES);
-            FloatVector.fromArray(QF, sums, 13 * LANES).add(((FloatVector) a61.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx1)).intoArray(sums, 13 * LANES);
-            FloatVector.fromArray(QF, sums, 14 * LANES).add(((FloatVector) a70.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx0)).intoArray(sums, 14 * LANES);
-            FloatVector.fromArray(QF, sums, 15 * LANES).add(((FloatVector) a71.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx1)).intoArray(sums, 15 * LANES);
+            FloatVector.fromArray(QF, sums, at + 0).add(((FloatVector) a00.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx0)).intoArray(sums, at + 0);
+            FloatVector.fromArray(QF, sums, at + LANES).add(((FloatVector) a01.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx1)).intoArray(sums, at + LANES);
+            FloatVector.fromArray(QF, sums, at + 2 * LANES).add(((FloatVector) a10.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx0)).intoArray(sums, at + 2 * LANES);
+            FloatVector.fromArray(QF, sums, at + 3 * LANES).add(((FloatVector) a11.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx1)).intoArray(sums, at + 3 * LANES);
+            FloatVector.fromArray(QF, sums, at + 4 * LANES).add(((FloatVector) a20.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx0)).intoArray(sums, at + 4 * LANES);
+            FloatVector.fromArray(QF, sums, at + 5 * LANES).add(((FloatVector) a21.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 2]).mul(dx1)).intoArray(sums, at + 5 * LANES);
+            FloatVector.fromArray(QF, sums, at + 6 * LANES).add(((FloatVector) a30.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx0)).intoArray(sums, at + 6 * LANES);
+            FloatVector.fromArray(QF, sums, at + 7 * LANES).add(((FloatVector) a31.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 3]).mul(dx1)).intoArray(sums, at + 7 * LANES);
+            FloatVector.fromArray(QF, sums, at + 8 * LANES).add(((FloatVector) a40.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx0)).intoArray(sums, at + 8 * LANES);
+            FloatVector.fromArray(QF, sums, at + 9 * LANES).add(((FloatVector) a41.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 4]).mul(dx1)).intoArray(sums, at + 9 * LANES);
+            FloatVector.fromArray(QF, sums, at + 10 * LANES).add(((FloatVector) a50.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx0)).intoArray(sums, at + 10 * LANES);
+            FloatVector.fromArray(QF, sums, at + 11 * LANES).add(((FloatVector) a51.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 5]).mul(dx1)).intoArray(sums, at + 11 * LANES);
+            FloatVector.fromArray(QF, sums, at + 12 * LANES).add(((FloatVector) a60.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx0)).intoArray(sums, at + 12 * LANES);
+            FloatVector.fromArray(QF, sums, at + 13 * LANES).add(((FloatVector) a61.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 6]).mul(dx1)).intoArray(sums, at + 13 * LANES);
+            FloatVector.fromArray(QF, sums, at + 14 * LANES).add(((FloatVector) a70.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx0)).intoArray(sums, at + 14 * LANES);
+            FloatVector.fromArray(QF, sums, at + 15 * LANES).add(((FloatVector) a71.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 7]).mul(dx1)).intoArray(sums, at + 15 * LANES);
         }
     }
 

@@ -142,15 +142,15 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     /**
-     * A tile's scales widened to floats, block blk's (lane = row) to {@code dw[blk*LANES ..]}: the F16 bits, moved
-     * to the upper half, shifted so that exponent and mantissa sit where F32 keeps them, read as a float 2^-112
-     * times too small (subnormals included), times 2^112: exact. Finite scales only: {@link #repack} refuses the
+     * Blocks [blkFrom, blkTo) of a tile's scales widened to floats, block blk's (lane = row) to
+     * {@code dw[blk*LANES ..]}: the F16 bits, moved to the upper half, shifted so that exponent and mantissa sit
+     * where F32 keeps them, read as a float 2^-112 times too small (subnormals included), times 2^112: exact. Finite scales only: {@link #repack} refuses the
      * others. For the prefill kernels, which unpack a tile before using it. The decode kernels widen each block's
      * scales in their block loop, written out: there C2 would not inline a call (the kernels are large) and would
      * box its vectors, and a separate pass over the scales would break the stream from memory.
      */
-    final void tileScales(MemorySegment tiled, int tile, float[] dw) {
-        for (int blk = 0; blk < blocks; blk++) {
+    final void tileScales(MemorySegment tiled, int tile, int blkFrom, int blkTo, float[] dw) {
+        for (int blk = blkFrom; blk < blkTo; blk++) {
             IntVector h = IntVector.fromMemorySegment(QI, tiled, scalesAt(tile, blk), LE)
                     .lanewise(VectorOperators.LSHL, (blk & 1) << 4);
             ((FloatVector) h.lanewise(VectorOperators.LSHR, SCALE_SHIFT).and(SCALE_BITS).or(h.and(0x80000000))
@@ -180,37 +180,66 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         storeTile(sums, 3 * LANES, tile, t3, out, rowFrom, rowTo);
     }
 
-    /** A type's prefill kernel over one tile at a time, with its scratch. */
+    /** A type's prefill kernel over a run of blocks of one tile at a time, with its scratch. */
     interface PrefillKernel {
-        /** Makes tile {@code tile} ready for {@link #pass}. */
-        void unpack(int tile);
+        /** Makes blocks [blkFrom, blkTo) of tile {@code tile} ready for {@link #pass}. */
+        void unpack(int tile, int blkFrom, int blkTo);
 
         /**
-         * Rows lane..lane+ROWS_PER_PASS-1 of the unpacked tile against tokens [tv, tv + 2*LANES): row i's sum for
-         * token t to {@code sums[i*2*LANES + t - tv]}.
+         * Blocks [blkFrom, blkTo) of rows lane..lane+ROWS_PER_PASS-1 of the unpacked tile against tokens
+         * [tv, tv + 2*LANES): block by block, in order, row i's sum for token t is added to
+         * {@code sums[at + i*2*LANES + t - tv]}.
          */
-        void pass(int tv, int lane, float[] sums);
+        void pass(int tv, int lane, int blkFrom, int blkTo, float[] sums, int at);
+
+        /** Bytes of one block of the activations of one token, as the kernel reads them. */
+        int activationBytesPerBlock();
     }
 
+    /** Bytes of activations that one run of blocks may take, so that it stays in L2 while every tile uses it. */
+    private static final int CHUNK_ACTIVATION_BYTES = 256 << 10;
+    /** Fewer blocks per run would make the per-pass overhead show. */
+    private static final int MIN_CHUNK_BLOCKS = 16;
+
     /**
-     * Prefill: lanes hold tokens. Each tile is unpacked once and then serves every token, ROWS_PER_PASS rows and
-     * 2*LANES tokens per pass; {@code paddedTokens} is the batch rounded up by {@link #paddedTokens}.
+     * Prefill: lanes hold tokens. The columns are taken in runs of blocks whose activations fit in L2; within a
+     * run, each tile is unpacked once and serves every token, ROWS_PER_PASS rows and 2*LANES tokens per pass.
+     * Each pass adds its blocks to row sums kept per tile, lane and token vector, in block order, so the sums
+     * are those of one pass over all blocks. {@code paddedTokens} is the batch rounded up by {@link #paddedTokens}.
      */
     final void tokenLanes(PrefillKernel kernel, int paddedTokens, int batch, float[] out, int rowFrom, int rowTo) {
-        float[] sums = new float[ROWS_PER_PASS * 2 * LANES];
-        for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
-            kernel.unpack(tile);
+        int firstTile = rowFrom / LANES;
+        int endTile = (rowTo + LANES - 1) / LANES;
+        int passSums = ROWS_PER_PASS * 2 * LANES;
+        int passesPerTile = LANES / ROWS_PER_PASS * (paddedTokens / (2 * LANES));
+        float[] sums = new float[(endTile - firstTile) * passesPerTile * passSums];
+        long runBlocks = Math.max(MIN_CHUNK_BLOCKS, CHUNK_ACTIVATION_BYTES / ((long) kernel.activationBytesPerBlock() * paddedTokens));
+        int runs = (int) ((blocks + runBlocks - 1) / runBlocks);
+        for (int run = 0; run < runs; run++) {
+            int blkFrom = (int) ((long) blocks * run / runs);
+            int blkTo = (int) ((long) blocks * (run + 1) / runs);
+            for (int tile = firstTile; tile < endTile; tile++) {
+                kernel.unpack(tile, blkFrom, blkTo);
+                int at = (tile - firstTile) * passesPerTile * passSums;
+                for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
+                    for (int tv = 0; tv < paddedTokens; tv += 2 * LANES, at += passSums) {
+                        int r0 = tile * LANES + lane;
+                        if (r0 + ROWS_PER_PASS > rowFrom && r0 < rowTo) {
+                            kernel.pass(tv, lane, blkFrom, blkTo, sums, at);
+                        }
+                    }
+                }
+            }
+        }
+        for (int tile = firstTile; tile < endTile; tile++) {
+            int at = (tile - firstTile) * passesPerTile * passSums;
             for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
                 int r0 = tile * LANES + lane;
-                if (r0 + ROWS_PER_PASS <= rowFrom || r0 >= rowTo) {
-                    continue;
-                }
-                for (int tv = 0; tv < paddedTokens; tv += 2 * LANES) {
-                    kernel.pass(tv, lane, sums);
-                    int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
+                int first = Math.max(r0, rowFrom), end = Math.min(r0 + ROWS_PER_PASS, rowTo);
+                for (int tv = 0; tv < paddedTokens; tv += 2 * LANES, at += passSums) {
                     for (int t = tv; t < Math.min(batch, tv + 2 * LANES); t++) {
                         for (int r = first; r < end; r++) {
-                            out[t * rows + r] = sums[(r - r0) * 2 * LANES + t - tv];
+                            out[t * rows + r] = sums[at + (r - r0) * 2 * LANES + t - tv];
                         }
                     }
                 }

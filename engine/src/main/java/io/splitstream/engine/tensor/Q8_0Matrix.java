@@ -182,27 +182,32 @@ final class Q8_0Matrix extends Q8DotMatrix {
         }
 
         @Override
-        public void unpack(int tile) {
-            unpackTile(tile, w, dw);
+        public void unpack(int tile, int blkFrom, int blkTo) {
+            unpackTile(tile, blkFrom, blkTo, w, dw);
         }
 
         @Override
-        public void pass(int tv, int lane, float[] sums) {
-            tokenTile(a, tv, w, dw, lane, sums);
+        public void pass(int tv, int lane, int blkFrom, int blkTo, float[] sums, int at) {
+            tokenTile(a, tv, w, dw, lane, blkFrom, blkTo, sums, at);
+        }
+
+        @Override
+        public int activationBytesPerBlock() {
+            return 32 * Float.BYTES;
         }
     }
 
     /**
-     * Tile rows lane..lane+7 against tokens [tv, tv + 2*LANES): to {@code sums[i*2*LANES + t - tv]}. Sixteen
-     * accumulators keep both FMA pipes busy through their latency; the row sums live in {@code sums} (touched
-     * once per block) to leave the registers to them.
+     * Blocks [blkFrom, blkTo) of tile rows lane..lane+7 against tokens [tv, tv + 2*LANES), added to
+     * {@code sums[at + i*2*LANES + t - tv]}. Sixteen accumulators keep both FMA pipes busy through their latency;
+     * the row sums live in {@code sums} (touched once per block) to leave the registers to them.
      */
-    private void tokenTile(TokenMajorQ8 a, int tv, float[] w, float[] dw, int lane, float[] sums) {
+    private void tokenTile(TokenMajorQ8 a, int tv, float[] w, float[] dw, int lane, int blkFrom, int blkTo,
+            float[] sums, int at) {
         float[] q = a.q();
         float[] d = a.d();
         int tp = a.tp();
-        java.util.Arrays.fill(sums, 0f);
-        for (int blk = 0; blk < blocks; blk++) {
+        for (int blk = blkFrom; blk < blkTo; blk++) {
             FloatVector a00 = FloatVector.zero(QF), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             FloatVector a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
             int xo = blk * 32 * tp + tv;
@@ -239,30 +244,30 @@ final class Q8_0Matrix extends Q8DotMatrix {
             FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
             FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
             int dl = blk * LANES + lane;
-            FloatVector.fromArray(QF, sums, 0).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, 0);
-            FloatVector.fromArray(QF, sums, LANES).add(a01.mul(dw[dl]).mul(dx1)).intoArray(sums, LANES);
-            FloatVector.fromArray(QF, sums, 2 * LANES).add(a10.mul(dw[dl + 1]).mul(dx0)).intoArray(sums, 2 * LANES);
-            FloatVector.fromArray(QF, sums, 3 * LANES).add(a11.mul(dw[dl + 1]).mul(dx1)).intoArray(sums, 3 * LANES);
-            FloatVector.fromArray(QF, sums, 4 * LANES).add(a20.mul(dw[dl + 2]).mul(dx0)).intoArray(sums, 4 * LANES);
-            FloatVector.fromArray(QF, sums, 5 * LANES).add(a21.mul(dw[dl + 2]).mul(dx1)).intoArray(sums, 5 * LANES);
-            FloatVector.fromArray(QF, sums, 6 * LANES).add(a30.mul(dw[dl + 3]).mul(dx0)).intoArray(sums, 6 * LANES);
-            FloatVector.fromArray(QF, sums, 7 * LANES).add(a31.mul(dw[dl + 3]).mul(dx1)).intoArray(sums, 7 * LANES);
-            FloatVector.fromArray(QF, sums, 8 * LANES).add(a40.mul(dw[dl + 4]).mul(dx0)).intoArray(sums, 8 * LANES);
-            FloatVector.fromArray(QF, sums, 9 * LANES).add(a41.mul(dw[dl + 4]).mul(dx1)).intoArray(sums, 9 * LANES);
-            FloatVector.fromArray(QF, sums, 10 * LANES).add(a50.mul(dw[dl + 5]).mul(dx0)).intoArray(sums, 10 * LANES);
-            FloatVector.fromArray(QF, sums, 11 * LANES).add(a51.mul(dw[dl + 5]).mul(dx1)).intoArray(sums, 11 * LANES);
-            FloatVector.fromArray(QF, sums, 12 * LANES).add(a60.mul(dw[dl + 6]).mul(dx0)).intoArray(sums, 12 * LANES);
-            FloatVector.fromArray(QF, sums, 13 * LANES).add(a61.mul(dw[dl + 6]).mul(dx1)).intoArray(sums, 13 * LANES);
-            FloatVector.fromArray(QF, sums, 14 * LANES).add(a70.mul(dw[dl + 7]).mul(dx0)).intoArray(sums, 14 * LANES);
-            FloatVector.fromArray(QF, sums, 15 * LANES).add(a71.mul(dw[dl + 7]).mul(dx1)).intoArray(sums, 15 * LANES);
+            FloatVector.fromArray(QF, sums, at + 0).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, at + 0);
+            FloatVector.fromArray(QF, sums, at + LANES).add(a01.mul(dw[dl]).mul(dx1)).intoArray(sums, at + LANES);
+            FloatVector.fromArray(QF, sums, at + 2 * LANES).add(a10.mul(dw[dl + 1]).mul(dx0)).intoArray(sums, at + 2 * LANES);
+            FloatVector.fromArray(QF, sums, at + 3 * LANES).add(a11.mul(dw[dl + 1]).mul(dx1)).intoArray(sums, at + 3 * LANES);
+            FloatVector.fromArray(QF, sums, at + 4 * LANES).add(a20.mul(dw[dl + 2]).mul(dx0)).intoArray(sums, at + 4 * LANES);
+            FloatVector.fromArray(QF, sums, at + 5 * LANES).add(a21.mul(dw[dl + 2]).mul(dx1)).intoArray(sums, at + 5 * LANES);
+            FloatVector.fromArray(QF, sums, at + 6 * LANES).add(a30.mul(dw[dl + 3]).mul(dx0)).intoArray(sums, at + 6 * LANES);
+            FloatVector.fromArray(QF, sums, at + 7 * LANES).add(a31.mul(dw[dl + 3]).mul(dx1)).intoArray(sums, at + 7 * LANES);
+            FloatVector.fromArray(QF, sums, at + 8 * LANES).add(a40.mul(dw[dl + 4]).mul(dx0)).intoArray(sums, at + 8 * LANES);
+            FloatVector.fromArray(QF, sums, at + 9 * LANES).add(a41.mul(dw[dl + 4]).mul(dx1)).intoArray(sums, at + 9 * LANES);
+            FloatVector.fromArray(QF, sums, at + 10 * LANES).add(a50.mul(dw[dl + 5]).mul(dx0)).intoArray(sums, at + 10 * LANES);
+            FloatVector.fromArray(QF, sums, at + 11 * LANES).add(a51.mul(dw[dl + 5]).mul(dx1)).intoArray(sums, at + 11 * LANES);
+            FloatVector.fromArray(QF, sums, at + 12 * LANES).add(a60.mul(dw[dl + 6]).mul(dx0)).intoArray(sums, at + 12 * LANES);
+            FloatVector.fromArray(QF, sums, at + 13 * LANES).add(a61.mul(dw[dl + 6]).mul(dx1)).intoArray(sums, at + 13 * LANES);
+            FloatVector.fromArray(QF, sums, at + 14 * LANES).add(a70.mul(dw[dl + 7]).mul(dx0)).intoArray(sums, at + 14 * LANES);
+            FloatVector.fromArray(QF, sums, at + 15 * LANES).add(a71.mul(dw[dl + 7]).mul(dx1)).intoArray(sums, at + 15 * LANES);
         }
     }
 
-    /** A tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
-    private void unpackTile(int tile, float[] w, float[] dw) {
+    /** Blocks [blkFrom, blkTo) of a tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
+    private void unpackTile(int tile, int blkFrom, int blkTo, float[] w, float[] dw) {
         MemorySegment tiled = tiles();
-        tileScales(tiled, tile, dw);
-        for (int blk = 0; blk < blocks; blk++) {
+        tileScales(tiled, tile, blkFrom, blkTo, dw);
+        for (int blk = blkFrom; blk < blkTo; blk++) {
             long o = wordsAt(tile, blk);
             for (int word = 0; word < words; word++) {
                 IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * word, LE);

@@ -365,7 +365,8 @@ class WeightMatrixTest {
     void prefillBatchesMatchTheReferenceAndTheDecodePathsBitForBit() {
         Random rnd = new Random(11);
         for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
-            for (int cols : new int[] {32, 96, 2048}) {
+            // 4096 columns take the prefill driver through several runs of blocks (Q8_0: 7 at batch 70)
+            for (int cols : new int[] {32, 96, 2048, 4096}) {
                 int rows = 37;
                 WeightMatrix m = WeightMatrix.of(t, quantize(t, gaussian(rnd, rows * cols, 0.05f), rows, cols), rows, cols);
                 for (int batch : new int[] {32, 33, 64, 70}) {
