@@ -374,6 +374,12 @@ class WeightMatrixTest {
                     float[] out = new float[batch * rows];
                     m.multiply(x, batch, out, pool3);
                     checkAgainstReference(m, x, batch, out);
+                    // row ranges that split tiles and passes
+                    float[] outR = new float[batch * rows];
+                    m.multiply(x, batch, outR, 0, 10);
+                    m.multiply(x, batch, outR, 10, 11);
+                    m.multiply(x, batch, outR, 11, rows);
+                    assertArrayEquals(out, outR, t + " cols=" + cols + " ranges batch " + batch);
                     for (int b : new int[] {0, batch - 1}) {
                         float[] ob = new float[rows];
                         m.multiply(java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, ob, null);
