@@ -169,7 +169,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
             FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
             FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
             int dl = blk * LANES + lane;
-            FloatVector.fromArray(QF, sums, at + 0).add(((FloatVector) a00.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx0)).intoArray(sums, at + 0);
+            FloatVector.fromArray(QF, sums, at).add(((FloatVector) a00.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx0)).intoArray(sums, at);
             FloatVector.fromArray(QF, sums, at + LANES).add(((FloatVector) a01.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl]).mul(dx1)).intoArray(sums, at + LANES);
             FloatVector.fromArray(QF, sums, at + 2 * LANES).add(((FloatVector) a10.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx0)).intoArray(sums, at + 2 * LANES);
             FloatVector.fromArray(QF, sums, at + 3 * LANES).add(((FloatVector) a11.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(dw[dl + 1]).mul(dx1)).intoArray(sums, at + 3 * LANES);

@@ -197,9 +197,9 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
     }
 
     /** Bytes of activations that one run of blocks may take, so that it stays in L2 while every tile uses it. */
-    private static final int CHUNK_ACTIVATION_BYTES = 256 << 10;
+    private static final int RUN_ACTIVATION_BYTES = 256 << 10;
     /** Fewer blocks per run would make the per-pass overhead show. */
-    private static final int MIN_CHUNK_BLOCKS = 16;
+    private static final int MIN_RUN_BLOCKS = 16;
 
     /**
      * Prefill: lanes hold tokens. The columns are taken in runs of blocks whose activations fit in L2; within a
@@ -213,7 +213,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
         int passSums = ROWS_PER_PASS * 2 * LANES;
         int passesPerTile = LANES / ROWS_PER_PASS * (paddedTokens / (2 * LANES));
         float[] sums = new float[(endTile - firstTile) * passesPerTile * passSums];
-        long runBlocks = Math.max(MIN_CHUNK_BLOCKS, CHUNK_ACTIVATION_BYTES / ((long) kernel.activationBytesPerBlock() * paddedTokens));
+        long runBlocks = Math.max(MIN_RUN_BLOCKS,
+                RUN_ACTIVATION_BYTES / ((long) kernel.activationBytesPerBlock() * paddedTokens));
         int runs = (int) ((blocks + runBlocks - 1) / runBlocks);
         int touched = 0;
         for (int run = 0; run < runs; run++) {
@@ -224,9 +225,10 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
                 kernel.unpack(tile, blkFrom, blkTo);
                 int at = (tile - firstTile) * passesPerTile * passSums;
                 for (int lane = 0; lane < LANES; lane += ROWS_PER_PASS) {
+                    int r0 = tile * LANES + lane;
+                    boolean inRange = r0 + ROWS_PER_PASS > rowFrom && r0 < rowTo;
                     for (int tv = 0; tv < paddedTokens; tv += 2 * LANES, at += passSums) {
-                        int r0 = tile * LANES + lane;
-                        if (r0 + ROWS_PER_PASS > rowFrom && r0 < rowTo) {
+                        if (inRange) {
                             kernel.pass(tv, lane, blkFrom, blkTo, sums, at);
                         }
                     }
@@ -305,8 +307,8 @@ abstract sealed class Q8DotMatrix extends WeightMatrix permits Q8_0Matrix, Q4_0M
      * runs here, and what the golden data used), not the scalar _ref: d = amax/127 rounded to F16, and
      * q = round-half-even of x*127/amax (_mm256_round_ps). Writes q in element order to {@code q}; returns d.
      * Vectorized: adding {@link Kernels#ROUNDER} to x*id (|x*id| &lt;= 127) rounds it half-even like {@code rint}
-     * and leaves the integer in the low mantissa bits. A NaN or infinite activation makes d NaN, which the block's products
-     * carry to the output.
+     * and leaves the integer in the low mantissa bits. A NaN or infinite activation makes d NaN, which the block's
+     * products carry to the output.
      */
     static float quantizeBlock(float[] x, int xo, int[] q) {
         FloatVector max = FloatVector.zero(QF);

@@ -244,7 +244,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
             FloatVector dx0 = FloatVector.fromArray(QF, d, blk * tp + tv);
             FloatVector dx1 = FloatVector.fromArray(QF, d, blk * tp + tv + LANES);
             int dl = blk * LANES + lane;
-            FloatVector.fromArray(QF, sums, at + 0).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, at + 0);
+            FloatVector.fromArray(QF, sums, at).add(a00.mul(dw[dl]).mul(dx0)).intoArray(sums, at);
             FloatVector.fromArray(QF, sums, at + LANES).add(a01.mul(dw[dl]).mul(dx1)).intoArray(sums, at + LANES);
             FloatVector.fromArray(QF, sums, at + 2 * LANES).add(a10.mul(dw[dl + 1]).mul(dx0)).intoArray(sums, at + 2 * LANES);
             FloatVector.fromArray(QF, sums, at + 3 * LANES).add(a11.mul(dw[dl + 1]).mul(dx1)).intoArray(sums, at + 3 * LANES);
@@ -263,7 +263,10 @@ final class Q8_0Matrix extends Q8DotMatrix {
         }
     }
 
-    /** Blocks [blkFrom, blkTo) of a tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]}, scales to dw. */
+    /**
+     * Blocks [blkFrom, blkTo) of a tile's elements as integer-valued floats to {@code w[(blk*32 + e)*LANES + lane]},
+     * their scales to dw.
+     */
     private void unpackTile(int tile, int blkFrom, int blkTo, float[] w, float[] dw) {
         MemorySegment tiled = tiles();
         tileScales(tiled, tile, blkFrom, blkTo, dw);
