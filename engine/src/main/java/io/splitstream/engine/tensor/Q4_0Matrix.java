@@ -30,12 +30,6 @@ final class Q4_0Matrix extends Q8DotMatrix {
     /** Starts a block's sums so that an arithmetic shift right by 16 rounds their lower half away. */
     private static final int ROUND = 0x8000;
     private static final int[] ELEMENT_OF = elementOf();
-    /**
-     * Batches of at least this many tokens (and fewer than {@link #TOKEN_LANES_MIN}) take {@link #eightTokensPairs},
-     * the last group padded: in one process, alternating, it did eight tokens 1.2-1.4x as fast as the four-token
-     * kernel did two fours, so even half a group costs no more.
-     */
-    private static final int TOKEN_GROUP_MIN = 5;
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q4_0, data, rows, cols, 0);
@@ -74,7 +68,7 @@ final class Q4_0Matrix extends Q8DotMatrix {
             return;
         }
         if (prepared instanceof TokenGroupPairs a) {
-            for (int group = 0; group * TokenGroupPairs.WIDTH < batch; group++) {
+            for (int group = 0; group * GROUP < batch; group++) {
                 eightTokensPairs(a, group, out, rowFrom, rowTo);
             }
             return;
@@ -327,13 +321,13 @@ final class Q4_0Matrix extends Q8DotMatrix {
         int[] xp = a.pairs();
         int[] starts = a.starts();
         float[] dx = a.d();
-        float[] sums = new float[TokenGroupPairs.WIDTH * LANES];
+        float[] sums = new float[GROUP * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (int blk = 0; blk < blocks; blk++) {
                 long pair = scalesAt(tile, blk);
                 long o = wordsAt(tile, blk);
-                int gb = (group * blocks + blk) * 8;
+                int gb = (group * blocks + blk) * GROUP;
                 IntVector a0 = IntVector.broadcast(QI, starts[gb]), a1 = IntVector.broadcast(QI, starts[gb + 1]);
                 IntVector a2 = IntVector.broadcast(QI, starts[gb + 2]), a3 = IntVector.broadcast(QI, starts[gb + 3]);
                 IntVector a4 = IntVector.broadcast(QI, starts[gb + 4]), a5 = IntVector.broadcast(QI, starts[gb + 5]);
@@ -411,34 +405,29 @@ final class Q4_0Matrix extends Q8DotMatrix {
             s5.intoArray(sums, 5 * LANES);
             s6.intoArray(sums, 6 * LANES);
             s7.intoArray(sums, 7 * LANES);
-            for (int t = group * 8; t < Math.min(a.batch(), (group + 1) * 8); t++) {
-                storeTile(sums, (t - group * 8) * LANES, tile, t, out, rowFrom, rowTo);
-            }
+            storeGroup(sums, tile, group, a.batch(), out, rowFrom, rowTo);
         }
     }
 
     /**
-     * Activation rows quantized to Q8_0 ({@link #quantizeBlock}) for {@link #eightTokensPairs}, in groups of
-     * {@link #WIDTH} tokens (the last one padded with zeros): token lane i of group g, block blk, has
-     * {@link NibblePairActivations}'s pair x at {@code pairs[((g*blocks + blk)*16 + x)*WIDTH + i]}, and at
-     * {@code (g*blocks + blk)*WIDTH + i} the start of its block sum, {@code 2^15 - (8 * sum(x) << 16)}, in starts
-     * and its scale in d.
+     * Activation rows quantized to Q8_0 ({@link #quantizeBlock}) for {@link #eightTokensPairs}, in the
+     * {@link #GROUP} layout: at slot s of token t, block blk, its scale in d and the start of its block sum,
+     * {@code 2^15 - (8 * sum(x) << 16)}, in starts; {@link NibblePairActivations}'s pair x at
+     * {@code pairs[(s - i)*16 + x*GROUP + i]}, i the token's lane in its group.
      */
     record TokenGroupPairs(int[] pairs, int[] starts, float[] d, int batch) {
-        static final int WIDTH = 8;
-
         static TokenGroupPairs quantize(float[] x, int batch, int cols) {
             int blocks = cols / 32;
-            int slots = (batch + WIDTH - 1) / WIDTH * WIDTH * blocks;
+            int slots = groupSlots(batch, blocks);
             int[] pairs = new int[slots * 16];
             int[] starts = new int[slots];
             float[] d = new float[slots];
             java.util.Arrays.fill(starts, ROUND);
             quantizeBlocks(x, batch, cols, null, (blk, t, dq, q) -> {
-                int lane = t % WIDTH;
-                int at = (t / WIDTH * blocks + blk) * WIDTH + lane;
+                int at = groupSlot(t, blk, blocks);
+                int lane = t % GROUP;
                 d[at] = dq;
-                starts[at] = -nibblePairs(q, pairs, (at - lane) * 16 + lane, WIDTH);
+                starts[at] = -nibblePairs(q, pairs, (at - lane) * 16 + lane, GROUP);
             });
             return new TokenGroupPairs(pairs, starts, d, batch);
         }

@@ -36,13 +36,6 @@ final class Q8_0Matrix extends Q8DotMatrix {
         }
     }
 
-    /**
-     * Batches of at least this many tokens (and fewer than {@link #TOKEN_LANES_MIN}) take {@link #eightTokens}, the
-     * last group padded: in one process, alternating, it did eight tokens 1.3-1.6x as fast as the four-token
-     * kernel did two fours.
-     */
-    private static final int TOKEN_GROUP_MIN = 5;
-
     Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q8_0, data, rows, cols, 0x00808080);
     }
@@ -76,7 +69,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
             return;
         }
         if (prepared instanceof TokenGroupQ8 g) {
-            for (int group = 0; group * TokenGroupQ8.WIDTH < batch; group++) {
+            for (int group = 0; group * GROUP < batch; group++) {
                 eightTokens(g, group, out, rowFrom, rowTo);
             }
             return;
@@ -192,20 +185,20 @@ final class Q8_0Matrix extends Q8DotMatrix {
         float[] xs = a.xs();
         float[] starts = a.starts();
         float[] dx = a.dx();
-        float[] sums = new float[TokenGroupQ8.WIDTH * LANES];
+        float[] sums = new float[GROUP * LANES];
         for (int tile = rowFrom / LANES; tile * LANES < rowTo; tile++) {
             FloatVector s0 = FloatVector.zero(QF), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (int blk = 0; blk < blocks; blk++) {
                 long pair = scalesAt(tile, blk);
                 long o = wordsAt(tile, blk);
-                int gb = (group * blocks + blk) * 8;
+                int gb = (group * blocks + blk) * GROUP;
                 FloatVector a0 = FloatVector.broadcast(QF, starts[gb]), a1 = FloatVector.broadcast(QF, starts[gb + 1]);
                 FloatVector a2 = FloatVector.broadcast(QF, starts[gb + 2]), a3 = FloatVector.broadcast(QF, starts[gb + 3]);
                 FloatVector a4 = FloatVector.broadcast(QF, starts[gb + 4]), a5 = FloatVector.broadcast(QF, starts[gb + 5]);
                 FloatVector a6 = FloatVector.broadcast(QF, starts[gb + 6]), a7 = FloatVector.broadcast(QF, starts[gb + 7]);
                 for (int w = 0; w < words; w++) {
                     IntVector v = IntVector.fromMemorySegment(QI, tiled, o + 4L * LANES * w, LE);
-                    int x = (gb + w) * FIELDS * 8;
+                    int x = (gb + w) * FIELDS * GROUP;
                     FloatVector f = (FloatVector) v.and(IntVector.fromArray(QI, FIELD_MASKS, 0)).convert(VectorOperators.I2F, 0);
                     a0 = f.fma(FloatVector.broadcast(QF, xs[x]), a0); a1 = f.fma(FloatVector.broadcast(QF, xs[x + 1]), a1);
                     a2 = f.fma(FloatVector.broadcast(QF, xs[x + 2]), a2); a3 = f.fma(FloatVector.broadcast(QF, xs[x + 3]), a3);
@@ -247,9 +240,7 @@ final class Q8_0Matrix extends Q8DotMatrix {
             s5.intoArray(sums, 5 * LANES);
             s6.intoArray(sums, 6 * LANES);
             s7.intoArray(sums, 7 * LANES);
-            for (int t = group * 8; t < Math.min(a.batch(), (group + 1) * 8); t++) {
-                storeTile(sums, (t - group * 8) * LANES, tile, t, out, rowFrom, rowTo);
-            }
+            storeGroup(sums, tile, group, a.batch(), out, rowFrom, rowTo);
         }
     }
 
@@ -408,25 +399,22 @@ final class Q8_0Matrix extends Q8DotMatrix {
     }
 
     /**
-     * Activations for {@link #eightTokens}, in groups of {@link #WIDTH} tokens (the last one padded with zeros):
-     * token lane i of group g, block blk, has {@link RowLaneQ8}'s element j at
-     * {@code xs[((g*blocks + blk)*32 + j)*WIDTH + i]}, and at {@code (g*blocks + blk)*WIDTH + i} minus its offset
-     * (where its block sum starts) in starts and its d in dx.
+     * Activations for {@link #eightTokens}, in the {@link #GROUP} layout: at slot s of token t, block blk, its d
+     * in dx and minus its offset (where its block sum starts) in starts; {@link RowLaneQ8}'s element j at
+     * {@code xs[(s - i)*32 + j*GROUP + i]}, i the token's lane in its group.
      */
     record TokenGroupQ8(float[] xs, float[] starts, float[] dx, int batch) {
-        static final int WIDTH = 8;
-
         static TokenGroupQ8 quantize(float[] x, int batch, int cols) {
             int blocks = cols / 32;
-            int slots = (batch + WIDTH - 1) / WIDTH * WIDTH * blocks;
+            int slots = groupSlots(batch, blocks);
             float[] xs = new float[slots * 32];
             float[] starts = new float[slots];
             float[] dx = new float[slots];
             quantizeBlocks(x, batch, cols, null, (blk, t, d, q) -> {
-                int lane = t % WIDTH;
-                int at = (t / WIDTH * blocks + blk) * WIDTH + lane;
+                int at = groupSlot(t, blk, blocks);
+                int lane = t % GROUP;
                 dx[at] = d;
-                starts[at] = -scaledFields(q, xs, (at - lane) * 32 + lane, WIDTH);
+                starts[at] = -scaledFields(q, xs, (at - lane) * 32 + lane, GROUP);
             });
             return new TokenGroupQ8(xs, starts, dx, batch);
         }
