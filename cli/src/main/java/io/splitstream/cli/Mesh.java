@@ -143,8 +143,9 @@ public final class Mesh implements AutoCloseable {
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                // a capped young generation keeps RSS near the model's size (see the splitstream launcher)
-                "-XX:+UseParallelGC", "-Xmn256m",
+                // as the splitstream launcher: a capped young generation keeps RSS near the model's size, and C2
+                // alone compiles the Vector API kernels the same way from run to run
+                "-XX:+UseParallelGC", "-Xmn256m", "-XX:-TieredCompilation",
                 "-Dquarkus.http.port=" + httpPort, "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.grpc.server.use-separate-server=true", "-Dquarkus.grpc.server.port=" + port,
                 "-Dquarkus.grpc.server.host=127.0.0.1", "-Dsplitstream.model=" + model.toAbsolutePath(),
