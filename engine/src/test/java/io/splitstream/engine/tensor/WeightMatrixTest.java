@@ -330,7 +330,8 @@ class WeightMatrixTest {
             int rows = 37;
             float[] wf = gaussian(rnd, rows * cols, 0.1f);
             WeightMatrix m = WeightMatrix.of(t, quantize(t, wf, rows, cols), rows, cols);
-            for (int batch = 1; batch <= 9; batch++) {
+            // 1-4 row lanes, 5-24 groups of eight (one to three), 25 token lanes
+            for (int batch : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 24, 25}) {
                 float[] x = gaussian(rnd, batch * cols, 1f);
                 float[] out1 = new float[batch * rows];
                 m.multiply(x, batch, out1, (ComputePool) null);
