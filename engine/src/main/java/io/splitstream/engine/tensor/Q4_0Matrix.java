@@ -422,7 +422,6 @@ final class Q4_0Matrix extends Q8DotMatrix {
             int[] pairs = new int[slots * 16];
             int[] starts = new int[slots];
             float[] d = new float[slots];
-            java.util.Arrays.fill(starts, ROUND);
             quantizeBlocks(x, batch, cols, null, (blk, t, dq, q) -> {
                 int at = groupSlot(t, blk, blocks);
                 int lane = t % GROUP;
